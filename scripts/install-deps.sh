@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what otppi needs on Debian 12 / Raspberry Pi OS (bookworm), from
+# Debian's own packages only. Safe to run again: it skips apt when all is there.
+#   scripts/install-deps.sh          build and run dependencies
+#   scripts/install-deps.sh --test   also what the test suite uses
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libboost-dev nlohmann-json3-dev libssl-dev
+          libspdlog-dev libcli11-dev libsystemd-dev curl ca-certificates)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(libgtest-dev libgmock-dev openssl)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: run as root or install sudo" >&2; exit 1; }
+  SUDO="sudo"
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's test command: installs the dependencies, builds everything and
+# runs every test with ctest. Exits non-zero on any failure.
+#   OTPPI_SANITIZE=1 scripts/test.sh   the same under ASan+UBSan (build-asan/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+if [[ "${OTPPI_SANITIZE:-0}" == "1" ]]; then
+  export OTPPI_BUILD_DIR="${OTPPI_BUILD_DIR:-build-asan}"
+  export OTPPI_BUILD_TYPE=Debug
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  scripts/build.sh -DOTPPI_BUILD_TESTS=ON -DOTPPI_SANITIZE=ON -DOTPPI_WERROR=ON
+else
+  export OTPPI_BUILD_DIR="${OTPPI_BUILD_DIR:-build}"
+  scripts/build.sh -DOTPPI_BUILD_TESTS=ON -DOTPPI_WERROR=ON
+fi
+cd "$OTPPI_BUILD_DIR"
+ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" --timeout 300
