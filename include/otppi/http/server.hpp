@@ -1,0 +1,114 @@
+// An HTTP/1.1 server (plain or TLS) for the REST API and the admin UI.
+//
+// Contract:
+//  - Every read has a deadline and a size limit: the wait for a request on a
+//    kept-alive connection is bounded by `idle_timeout`, the header by
+//    `header_timeout` and `header_limit`, the body by `body_timeout` and
+//    `body_limit`. A declared Content-Length over the limit is answered 413
+//    before a byte of the body is read.
+//  - At most `max_connections` are open; beyond that a connection is answered
+//    503 and closed at once.
+//  - The handler is called once per request on the io_context thread and must
+//    call the responder exactly once, possibly later (after a modem answered).
+//    One request per connection is in flight (no pipelining).
+//  - stop() closes the listener and idle connections; requests in flight get
+//    their answer with "Connection: close"; `on_drained` fires when the last
+//    connection is gone.
+// Thread-safety: all calls on the io_context's thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+namespace ssl {
+class context;
+}
+}  // namespace boost::asio
+
+namespace otppi::http {
+
+struct request {
+    std::string method;  // "GET", "POST", ...
+    std::string target;  // path with query string
+    std::string authorization;
+    std::string content_type;
+    std::string cookie;
+    std::string origin;
+    std::string csrf_token;  // X-CSRF-Token
+    std::string body;
+    std::string remote_address;
+    bool tls = false;
+    bool keep_alive = true;
+
+    // Target without the query string.
+    std::string path() const { return target.substr(0, target.find('?')); }
+};
+
+struct response {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool close = false;
+};
+
+using responder = std::function<void(response)>;
+using handler = std::function<void(request, responder)>;
+
+struct limits {
+    std::size_t header_limit = 8 * 1024;
+    std::size_t body_limit = 64 * 1024;
+    std::chrono::milliseconds idle_timeout{60'000};
+    std::chrono::milliseconds header_timeout{10'000};
+    std::chrono::milliseconds body_timeout{30'000};
+    std::chrono::milliseconds write_timeout{30'000};
+    std::size_t max_connections = 1024;
+};
+
+struct server_stats {
+    std::uint64_t accepted = 0;
+    std::uint64_t rejected_busy = 0;
+    std::uint64_t requests = 0;
+    std::uint64_t timeouts = 0;
+    std::uint64_t too_large = 0;
+    std::uint64_t bad_requests = 0;
+    std::size_t open = 0;
+};
+
+class server {
+public:
+    // `tls` is borrowed and must outlive the server; nullptr serves plain HTTP.
+    server(boost::asio::io_context& ioc, handler h, limits lim, boost::asio::ssl::context* tls = nullptr);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    // Binds and starts accepting. Port 0 picks a free port (see port()).
+    // Returns an empty string on success, else why the bind failed.
+    std::string listen(const std::string& address, std::uint16_t port);
+    std::uint16_t port() const;
+
+    void stop(std::function<void()> on_drained = {});
+    const server_stats& stats() const;
+    void set_limits(const limits& lim);  // applies to new requests
+
+    struct impl;  // defined in server.cpp; public only so its sessions can name it
+
+private:
+    std::shared_ptr<impl> impl_;
+};
+
+// Loads a PEM certificate chain and key into a TLS 1.2+ server context.
+// Returns nullptr and sets `error` when the files cannot be used. (A shared_ptr
+// so that callers can hold it without the heavy SSL headers.)
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const std::string& cert_file, const std::string& key_file,
+                                                             std::string& error);
+
+}  // namespace otppi::http
