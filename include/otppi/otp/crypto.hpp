@@ -1,0 +1,125 @@
+// Cryptographic primitives of the OTP engine: CSPRNG decimal codes, keyed
+// HMAC-SHA-512 over an unambiguous field encoding, constant-time comparison
+// and a string that wipes itself.
+//
+// Contract:
+// - random_digits() draws from OpenSSL RAND_bytes with rejection sampling, so
+//   every code of the requested length is equally likely. If the CSPRNG fails
+//   it returns nothing: there is no weaker fallback.
+// - hmac_sha512::mac_fields() authenticates a domain-separation label and a
+//   list of fields, each written as a big-endian u32 length followed by its
+//   bytes, so ("a:b","c") and ("a","b:c") never share a MAC (OTP-Pi joined
+//   fields with ':' and they did).
+// - No function here throws on the request path; the hmac_sha512 constructor
+//   throws at startup if the key is unusable or OpenSSL cannot set up HMAC.
+//
+// Thread-safety: random_digits() and constant_time_equal() are thread-safe.
+// An hmac_sha512 object keeps one OpenSSL context that it resets per MAC, so
+// one object must be used by one thread at a time (the engine's io_context
+// thread). secure_string is a value type with no sharing.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+// Forward declaration so users of this header do not pull in OpenSSL headers.
+struct evp_mac_ctx_st;
+
+namespace otppi::otp {
+
+// A move-only character buffer that is OPENSSL_cleanse'd when it is
+// destroyed, cleared, or grows. It exists for the clear OTP and the SMS text
+// that carries it. std::string cannot do this: short strings live in its
+// inline buffer, where no allocator ever sees (and could wipe) them.
+class secure_string {
+public:
+    secure_string() noexcept = default;
+    explicit secure_string(std::string_view s);
+    secure_string(secure_string&& other) noexcept;
+    secure_string& operator=(secure_string&& other) noexcept;
+    secure_string(const secure_string&) = delete;
+    secure_string& operator=(const secure_string&) = delete;
+    ~secure_string();
+
+    // Copies are explicit so that every copy of a secret is visible in review.
+    secure_string clone() const;
+
+    void append(std::string_view s);
+    void push_back(char c);
+    void reserve(std::size_t n);
+    // Wipes the content; the capacity is kept.
+    void clear() noexcept;
+
+    std::string_view view() const noexcept { return {data_ ? data_.get() : "", size_}; }
+    // Always NUL-terminated, for C APIs.
+    const char* c_str() const noexcept { return data_ ? data_.get() : ""; }
+    std::size_t size() const noexcept { return size_; }
+    bool empty() const noexcept { return size_ == 0; }
+
+    friend bool operator==(const secure_string& a, std::string_view b) noexcept { return a.view() == b; }
+
+private:
+    void wipe_and_free() noexcept;
+
+    std::unique_ptr<char[]> data_;
+    std::size_t size_ = 0;
+    std::size_t capacity_ = 0;  // usable chars, excluding the NUL terminator
+};
+
+inline constexpr std::size_t min_code_length = 4;
+inline constexpr std::size_t max_code_length = 10;
+
+// `length` uniformly random decimal digits ('0'..'9', leading zeros kept).
+// nullopt if length is outside [min_code_length, max_code_length] or the
+// CSPRNG failed.
+std::optional<secure_string> random_digits(std::size_t length);
+
+// Timing independent of where a and b differ (CRYPTO_memcmp). Sizes are not
+// secret: different sizes compare unequal at once.
+bool constant_time_equal(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept;
+
+// HMAC-SHA-512 with a key fixed at construction.
+class hmac_sha512 {
+public:
+    static constexpr std::size_t digest_size = 64;
+    using digest = std::array<std::uint8_t, digest_size>;
+
+    // Throws std::invalid_argument on an empty key, std::runtime_error if
+    // OpenSSL cannot provide HMAC-SHA-512. The key bytes are copied into the
+    // OpenSSL context; the caller wipes its own copy.
+    explicit hmac_sha512(std::span<const std::uint8_t> key);
+    ~hmac_sha512();
+    hmac_sha512(const hmac_sha512&) = delete;
+    hmac_sha512& operator=(const hmac_sha512&) = delete;
+
+    // MAC over raw bytes. false (and `out` zeroed) if OpenSSL fails.
+    bool mac(std::span<const std::uint8_t> data, digest& out) noexcept;
+
+    // MAC over the encoding of detail::encode_fields(label, fields), fed to
+    // OpenSSL piecewise so that no temporary copy of a secret field exists.
+    bool mac_fields(std::string_view label, std::span<const std::string_view> fields, digest& out) noexcept;
+
+private:
+    evp_mac_ctx_st* ctx_ = nullptr;
+};
+
+namespace detail {
+
+// The byte source behind random_digits(); replaceable in tests to prove the
+// rejection sampling and the failure path. Returns false on failure.
+using random_fill_fn = bool (*)(std::uint8_t* out, std::size_t n);
+bool openssl_random_fill(std::uint8_t* out, std::size_t n) noexcept;
+std::optional<secure_string> random_digits(std::size_t length, random_fill_fn fill);
+
+// label and every field as u32 big-endian length + bytes. Fields longer than
+// 4 GiB cannot be encoded: the callers bound field sizes far below that.
+std::string encode_fields(std::string_view label, std::span<const std::string_view> fields);
+
+}  // namespace detail
+}  // namespace otppi::otp
