@@ -1,0 +1,114 @@
+#include "otppi/api/authenticator.hpp"
+#include "otppi/auth/password.hpp"
+#include "support/manual_loop.hpp"
+#include "support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace otppi;
+using api::auth_result;
+
+namespace {
+
+std::string basic(const std::string& user, const std::string& password) { return "Basic " + auth::base64_encode(user + ":" + password); }
+
+class Authenticator : public ::testing::Test {
+protected:
+    Authenticator() : users(dir.path()), loop(clock) {
+        users.put(auth::user_kind::api, "app", {auth::hash_password("s3cret-pass", {10, 8, 1}), 0});
+        users.put(auth::user_kind::admin, "admin", {auth::hash_password("admin-pass", {10, 8, 1}), 0});
+    }
+
+    std::pair<auth_result, std::string> check(const std::string& header, const std::string& remote = "10.0.0.1") {
+        std::optional<std::pair<auth_result, std::string>> out;
+        authn.check(header, remote, [&](auth_result r, std::string u) { out.emplace(r, u); });
+        EXPECT_FALSE(out) << "callback must not run inside check()";
+        loop.drain();
+        EXPECT_TRUE(out);
+        return out.value_or(std::pair{auth_result::busy, std::string()});
+    }
+
+    test::temp_dir dir;
+    auth::user_store users;
+    core::ManualClock clock;
+    test::manual_loop loop;
+    int hashes = 0;
+    api::authenticator authn{users, clock,
+                             [this](std::function<void()> fn) {
+                                 ++hashes;
+                                 loop.executor()(std::move(fn));
+                             },
+                             loop.executor(), 5};
+};
+
+}  // namespace
+
+TEST_F(Authenticator, AcceptsGoodCredentials) {
+    auto [r, user] = check(basic("app", "s3cret-pass"));
+    EXPECT_EQ(r, auth_result::ok);
+    EXPECT_EQ(user, "app");
+}
+
+TEST_F(Authenticator, RejectsWrongPasswordUnknownUserAndEmptyPassword) {
+    EXPECT_EQ(check(basic("app", "wrong")).first, auth_result::unauthorized);
+    EXPECT_EQ(check(basic("nobody", "s3cret-pass")).first, auth_result::unauthorized);
+    // OTP-Pi let an unknown user in with an empty password.
+    EXPECT_EQ(check(basic("nobody", "")).first, auth_result::unauthorized);
+    EXPECT_EQ(check(basic("app", "")).first, auth_result::unauthorized);
+    EXPECT_EQ(check("").first, auth_result::unauthorized);
+}
+
+TEST_F(Authenticator, AdminsAreNotApiUsers) { EXPECT_EQ(check(basic("admin", "admin-pass")).first, auth_result::unauthorized); }
+
+TEST_F(Authenticator, UnknownUserCostsASlowHashToo) {
+    hashes = 0;
+    check(basic("nobody", "whatever"));
+    EXPECT_EQ(hashes, 1);
+}
+
+TEST_F(Authenticator, MalformedHeaders) {
+    for (const char* h : {"Bearer abc", "Basic", "Basic !!!!", "Basic Zm9v", "Basic Zm9vYmFy=", "basic"})
+        EXPECT_EQ(check(h, std::string("m-") + h).first, auth_result::malformed) << h;
+}
+
+TEST_F(Authenticator, SchemeIsCaseInsensitive) {
+    auto h = basic("app", "s3cret-pass");
+    h.replace(0, 5, "bAsIc");
+    EXPECT_EQ(check(h).first, auth_result::ok);
+}
+
+TEST_F(Authenticator, CachesVerifiedCredentialsWithoutRehashing) {
+    ASSERT_EQ(check(basic("app", "s3cret-pass")).first, auth_result::ok);
+    hashes = 0;
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(check(basic("app", "s3cret-pass")).first, auth_result::ok);
+    EXPECT_EQ(hashes, 0);
+    // A wrong password is never accepted from the cache.
+    EXPECT_EQ(check(basic("app", "s3cret-pasS")).first, auth_result::unauthorized);
+    // The cache entry ages out.
+    clock.advance(std::chrono::minutes(6));
+    hashes = 0;
+    EXPECT_EQ(check(basic("app", "s3cret-pass")).first, auth_result::ok);
+    EXPECT_EQ(hashes, 1);
+}
+
+TEST_F(Authenticator, PasswordChangeInvalidatesCache) {
+    ASSERT_EQ(check(basic("app", "s3cret-pass")).first, auth_result::ok);
+    users.put(auth::user_kind::api, "app", {auth::hash_password("new-password", {10, 8, 1}), 0});
+    EXPECT_EQ(check(basic("app", "s3cret-pass")).first, auth_result::unauthorized);
+    EXPECT_EQ(check(basic("app", "new-password")).first, auth_result::ok);
+    users.remove(auth::user_kind::api, "app");
+    authn.users_changed();
+    EXPECT_EQ(check(basic("app", "new-password")).first, auth_result::unauthorized);
+}
+
+TEST_F(Authenticator, ThrottlesFailuresPerAddress) {
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(check(basic("app", "guess" + std::to_string(i)), "192.0.2.7").first, auth_result::unauthorized);
+    hashes = 0;
+    // Even the right password is refused while the address is throttled, and no hash is spent.
+    EXPECT_EQ(check(basic("app", "s3cret-pass"), "192.0.2.7").first, auth_result::throttled);
+    EXPECT_EQ(hashes, 0);
+    // Other addresses are unaffected.
+    EXPECT_EQ(check(basic("app", "s3cret-pass"), "192.0.2.8").first, auth_result::ok);
+    clock.advance(std::chrono::seconds(61));
+    EXPECT_EQ(check(basic("app", "s3cret-pass"), "192.0.2.7").first, auth_result::ok);
+}
