@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-OTPPI_BUILD_TYPE=Release scripts/build.sh -DOTPPI_BUILD_TESTS=OFF
+scripts/build.sh
 
 run="$PWD/.run"
 mkdir -p "$run/state"
