@@ -224,10 +224,12 @@ protected:
         // The responder may be called long after this function returns (an SMS
         // send); it holds the session alive and is good for one call only.
         auto self = derived().shared_from_this();
-        srv_->handler_(std::move(req), [self, keep_alive, used = false](response res) mutable {
-            if (used) return;
-            used = true;
-            self->write(std::move(res), keep_alive);
+        srv_->handler_(std::move(req), [self, keep_alive](response res) mutable {
+            if (!self) return;  // answered already
+            // Drop our reference once used: a responder kept around by its
+            // caller must not keep the connection (and a server stop) waiting.
+            auto session = std::move(self);
+            session->write(std::move(res), keep_alive);
         });
     }
 

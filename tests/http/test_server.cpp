@@ -1,0 +1,294 @@
+// The HTTP server over real loopback sockets (port 0), plain and TLS.
+// Deadlines are set to a few hundred milliseconds where a test must see one fire.
+#include "otppi/http/server.hpp"
+#include "support/raw_client.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tls_cert.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <future>
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <thread>
+
+using namespace otppi;
+using namespace std::chrono_literals;
+using test::post;
+using test::raw_client;
+
+namespace {
+
+class HttpServer : public ::testing::Test {
+protected:
+    void start(http::limits lim = {}, boost::asio::ssl::context* tls = nullptr) {
+        server = std::make_unique<http::server>(
+            ioc,
+            [this](http::request req, http::responder respond) {
+                last_remote = req.remote_address;
+                if (req.path() == "/later") {
+                    held = std::move(respond);
+                    held_promise.set_value();
+                    return;
+                }
+                http::response res;
+                res.body = req.method + " " + req.target + " " + req.body;
+                res.content_type = "text/plain";
+                respond(std::move(res));
+            },
+            lim, tls);
+        ASSERT_EQ(server->listen("127.0.0.1", 0), "");
+        port = server->port();
+        ASSERT_NE(port, 0);
+        io_thread = std::thread([this] { ioc.run(); });
+    }
+    void TearDown() override {
+        if (io_thread.joinable()) {
+            boost::asio::post(ioc, [this] { server->stop(); });
+            ioc.stop();
+            io_thread.join();
+        }
+    }
+    // Runs fn on the io thread and waits for it.
+    template <class F>
+    auto on_io(F fn) {
+        std::promise<decltype(fn())> p;
+        boost::asio::post(ioc, [&] { p.set_value(fn()); });
+        return p.get_future().get();
+    }
+
+    boost::asio::io_context ioc;
+    std::unique_ptr<http::server> server;
+    std::thread io_thread;
+    std::uint16_t port = 0;
+    std::string last_remote;
+    http::responder held;
+    std::promise<void> held_promise;
+};
+
+}  // namespace
+
+TEST_F(HttpServer, KeepAliveServesManyRequestsOnOneConnection) {
+    start();
+    raw_client c(port);
+    ASSERT_TRUE(c.connected());
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(c.send(post("/x", "body" + std::to_string(i))));
+        auto r = c.read_reply();
+        ASSERT_EQ(r.status, 200);
+        EXPECT_EQ(r.body, "POST /x body" + std::to_string(i));
+        EXPECT_TRUE(r.has_header("Server: otppi"));
+    }
+    EXPECT_EQ(last_remote, "127.0.0.1");
+    EXPECT_EQ(on_io([&] { return server->stats().requests; }), 3u);
+}
+
+TEST_F(HttpServer, OversizedContentLengthGets413BeforeAnyBodyIsSent) {
+    http::limits lim;
+    lim.body_limit = 1024;
+    start(lim);
+    raw_client c(port);
+    // Only the header goes out: the answer must not wait for the body.
+    ASSERT_TRUE(c.send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n"));
+    auto r = c.read_reply(5s);
+    EXPECT_EQ(r.status, 413);
+    EXPECT_NE(r.body.find("\"response_code\":\"1413\""), std::string::npos);
+    EXPECT_TRUE(c.closed_by_peer(2s));
+}
+
+TEST_F(HttpServer, OversizedChunkedBodyGets413) {
+    http::limits lim;
+    lim.body_limit = 1024;
+    start(lim);
+    raw_client c(port);
+    std::string chunk(800, 'a');
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx", chunk.size());
+    std::string req = "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (int i = 0; i < 3; ++i) req += std::string(size) + "\r\n" + chunk + "\r\n";
+    req += "0\r\n\r\n";
+    c.send(req);
+    EXPECT_EQ(c.read_reply(5s).status, 413);
+}
+
+TEST_F(HttpServer, HugeHeadersGet431) {
+    start();
+    raw_client c(port);
+    c.send("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(20000, 'x') + "\r\n\r\n");
+    EXPECT_EQ(c.read_reply(5s).status, 431);
+}
+
+TEST_F(HttpServer, GarbageGets400AndServerKeepsServing) {
+    start();
+    {
+        raw_client c(port);
+        c.send("HELLO\x01\x02 nonsense\r\n\r\n");
+        EXPECT_EQ(c.read_reply(5s).status, 400);
+    }
+    raw_client good(port);
+    good.send(post("/x", "ok"));
+    EXPECT_EQ(good.read_reply().status, 200);
+}
+
+TEST_F(HttpServer, SlowHeaderIsCutOff) {
+    http::limits lim;
+    lim.header_timeout = 300ms;
+    start(lim);
+    raw_client c(port);
+    c.send("POST /x HTTP/1.1\r\nHost: a\r\n");  // and never finishes
+    auto r = c.read_reply(5s);
+    // Either a 408 made it out or the connection was dropped; never a hang.
+    EXPECT_TRUE(r.status == 408 || r.status == 0);
+    EXPECT_TRUE(c.closed_by_peer(2s));
+    EXPECT_GE(on_io([&] { return server->stats().timeouts; }), 1u);
+}
+
+TEST_F(HttpServer, IdleKeepAliveConnectionIsClosed) {
+    http::limits lim;
+    lim.idle_timeout = 300ms;
+    start(lim);
+    raw_client c(port);
+    c.send(post("/x", "1"));
+    ASSERT_EQ(c.read_reply().status, 200);
+    EXPECT_TRUE(c.closed_by_peer(3s));
+}
+
+TEST_F(HttpServer, ConnectionCapAnswers503) {
+    http::limits lim;
+    lim.max_connections = 2;
+    start(lim);
+    raw_client a(port), b(port);
+    a.send(post("/x", "a"));
+    b.send(post("/x", "b"));
+    ASSERT_EQ(a.read_reply().status, 200);
+    ASSERT_EQ(b.read_reply().status, 200);
+    raw_client third(port);
+    auto r = third.read_reply(5s);
+    EXPECT_EQ(r.status, 503);
+    EXPECT_TRUE(r.has_header("Retry-After"));
+    // The first two still work.
+    a.send(post("/x", "again"));
+    EXPECT_EQ(a.read_reply().status, 200);
+}
+
+TEST_F(HttpServer, ExpectContinueIsAnswered) {
+    start();
+    raw_client c(port);
+    const std::string body(2000, 'z');
+    c.send("POST /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2000\r\n\r\n");
+    auto interim = c.read_reply(5s);  // "HTTP/1.1 100 Continue" has no body
+    EXPECT_EQ(interim.status, 100);
+    c.send(body);
+    auto r = c.read_reply();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "POST /x " + body);
+}
+
+TEST_F(HttpServer, StopLetsRequestInFlightFinishThenDrains) {
+    start();
+    raw_client busy(port), idle(port);
+    idle.send(post("/x", "warm"));
+    ASSERT_EQ(idle.read_reply().status, 200);
+    busy.send(post("/later", "x"));
+    held_promise.get_future().wait();
+    std::promise<void> drained;
+    boost::asio::post(ioc, [&] { server->stop([&] { drained.set_value(); }); });
+    EXPECT_TRUE(idle.closed_by_peer(3s));
+    // New connections are refused once stopped.
+    raw_client late(port);
+    EXPECT_FALSE(late.connected() && late.send(post("/x", "late")) && late.read_reply(1s).ok());
+    boost::asio::post(ioc, [&] {
+        http::response res;
+        res.body = "finished";
+        held(std::move(res));
+    });
+    auto r = busy.read_reply();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "finished");
+    EXPECT_TRUE(r.has_header("Connection: close"));
+    EXPECT_EQ(drained.get_future().wait_for(5s), std::future_status::ready);
+}
+
+TEST_F(HttpServer, BindFailureIsReported) {
+    start();
+    http::server second(ioc, [](http::request, http::responder) {}, {});
+    auto err = second.listen("127.0.0.1", port);
+    EXPECT_NE(err.find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos) << err;
+    EXPECT_NE(second.listen("not-an-address", 1).find("invalid bind address"), std::string::npos);
+}
+
+namespace {
+
+// One HTTPS request with OpenSSL as the client; `max_version` 0 = library default.
+std::string tls_request(std::uint16_t port, int max_version, std::string& error) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (max_version) SSL_CTX_set_max_proto_version(ctx, max_version);
+    if (max_version && max_version < TLS1_2_VERSION) SSL_CTX_set_security_level(ctx, 0);
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string out;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        SSL* ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        SSL_set_tlsext_host_name(ssl, "localhost");
+        if (SSL_connect(ssl) == 1) {
+            std::string req = post("/tls", "secret");
+            SSL_write(ssl, req.data(), static_cast<int>(req.size()));
+            char buf[4096];
+            int n;
+            while ((n = SSL_read(ssl, buf, sizeof buf)) > 0) {
+                out.append(buf, static_cast<std::size_t>(n));
+                if (out.find("POST /tls secret") != std::string::npos) break;
+            }
+        } else {
+            error = ERR_error_string(ERR_get_error(), nullptr);
+        }
+        SSL_free(ssl);
+    }
+    ::close(fd);
+    SSL_CTX_free(ctx);
+    return out;
+}
+
+}  // namespace
+
+TEST_F(HttpServer, ServesTlsWithARealCertificate) {
+    test::temp_dir dir;
+    ASSERT_TRUE(test::make_self_signed(dir / "cert.pem", dir / "key.pem"));
+    std::string err;
+    auto ctx = http::make_tls_context(dir / "cert.pem", dir / "key.pem", err);
+    ASSERT_TRUE(ctx) << err;
+    start({}, ctx.get());
+    std::string client_error;
+    auto reply = tls_request(port, 0, client_error);
+    EXPECT_NE(reply.find("HTTP/1.1 200"), std::string::npos) << client_error;
+    EXPECT_NE(reply.find("POST /tls secret"), std::string::npos);
+    // TLS 1.1 and older are refused.
+    client_error.clear();
+    EXPECT_EQ(tls_request(port, TLS1_1_VERSION, client_error), "");
+    EXPECT_FALSE(client_error.empty());
+    // Plain HTTP on the TLS port gets nowhere and does not hurt the server.
+    {
+        raw_client plain(port);
+        plain.send(post("/x", "plain"));
+        EXPECT_FALSE(plain.read_reply(2s).ok());
+    }
+    EXPECT_NE(tls_request(port, 0, client_error).find("HTTP/1.1 200"), std::string::npos);
+}
+
+TEST(HttpTls, BadCertificateFilesAreReported) {
+    test::temp_dir dir;
+    std::string err;
+    EXPECT_FALSE(http::make_tls_context(dir / "missing.pem", dir / "key.pem", err));
+    EXPECT_NE(err.find("cannot load TLS certificate"), std::string::npos) << err;
+    ASSERT_TRUE(test::make_self_signed(dir / "a.pem", dir / "a.key"));
+    ASSERT_TRUE(test::make_self_signed(dir / "b.pem", dir / "b.key"));
+    EXPECT_FALSE(http::make_tls_context(dir / "a.pem", dir / "b.key", err));
+    // OpenSSL itself notices while loading the key ("key values mismatch").
+    EXPECT_TRUE(err.find("does not match") != std::string::npos || err.find("mismatch") != std::string::npos) << err;
+}
