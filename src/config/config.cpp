@@ -71,6 +71,7 @@ config extract(const json& doc) {
     c.sms.recipient_prefix_length = sms["recipient_prefix_length"];
     c.sms.log_enabled = sms["log_enabled"];
     c.sms.log_retention_days = sms["log_retention_days"];
+    c.sms.queue_limit = sms["queue_limit"];
     const auto& otp = doc["otp"];
     c.otp.length = otp["length"];
     c.otp.expiration_s = otp["expiration_s"];
@@ -93,6 +94,8 @@ config extract(const json& doc) {
         mc.active = m["active"];
         mc.send_sms_from_api = m["send_sms_from_api"];
         mc.sim_pin = m["sim_pin"];
+        mc.max_sms_per_minute = m["max_sms_per_minute"];
+        mc.max_sms_per_day = m["max_sms_per_day"];
         mc.vendor = m["vendor"];
         c.modems.push_back(std::move(mc));
     }
@@ -195,7 +198,8 @@ json to_json(const config& c) {
     j["general"] = {{"inspect_modem_interval_s", c.general.inspect_modem_interval_s},
                     {"shutdown_grace_s", c.general.shutdown_grace_s}, {"log_level", c.general.log_level}};
     j["sms"] = {{"country_code", c.sms.country_code}, {"recipient_prefix_length", c.sms.recipient_prefix_length},
-                {"log_enabled", c.sms.log_enabled}, {"log_retention_days", c.sms.log_retention_days}};
+                {"log_enabled", c.sms.log_enabled}, {"log_retention_days", c.sms.log_retention_days},
+                {"queue_limit", c.sms.queue_limit}};
     j["otp"] = {{"length", c.otp.length}, {"expiration_s", c.otp.expiration_s}, {"max_attempts", c.otp.max_attempts},
                 {"resend_limit", c.otp.resend_limit}, {"resend_window_s", c.otp.resend_window_s},
                 {"capacity", c.otp.capacity}, {"templates", c.otp.templates}};
@@ -205,7 +209,8 @@ json to_json(const config& c) {
                                {"parity", m.parity}, {"data_bits", m.data_bits}, {"stop_bits", m.stop_bits},
                                {"recipient_prefix", m.recipient_prefix}, {"default_modem", m.default_modem},
                                {"active", m.active}, {"send_sms_from_api", m.send_sms_from_api},
-                               {"sim_pin", m.sim_pin}, {"vendor", m.vendor}});
+                               {"sim_pin", m.sim_pin}, {"max_sms_per_minute", m.max_sms_per_minute},
+                               {"max_sms_per_day", m.max_sms_per_day}, {"vendor", m.vendor}});
     }
     return j;
 }

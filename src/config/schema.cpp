@@ -177,7 +177,8 @@ node_ptr build_root() {
     auto sms = object({{"country_code", string(1, 3, "62", check_digits)},
                        {"recipient_prefix_length", integer(1, 10, 5)},
                        {"log_enabled", boolean(true)},
-                       {"log_retention_days", integer(1, 3650, 90)}});
+                       {"log_retention_days", integer(1, 3650, 90)},
+                       {"queue_limit", integer(1, 100000, 1000)}});
     auto otp = object({{"length", integer(4, 10, 6)},
                        {"expiration_s", integer(30, 600, 180)},
                        {"max_attempts", integer(1, 100, 5)},
@@ -202,6 +203,8 @@ node_ptr build_root() {
                          {"active", boolean(true)},
                          {"send_sms_from_api", boolean(true)},
                          {"sim_pin", string(0, 8, "", check_digits)},
+                         {"max_sms_per_minute", integer(0, 1000, 0)},
+                         {"max_sms_per_day", integer(0, 1000000, 0)},
                          {"vendor", string_of({"auto", "generic", "simcom", "huawei", "quectel"}, "auto")}});
     return object({{"device_name", string(1, 64, "OTP-Pi")},
                    {"state_dir", string(1, 4096, "/var/lib/otppi", check_absolute_path)},

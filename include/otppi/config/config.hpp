@@ -67,6 +67,7 @@ struct sms_config {
     int recipient_prefix_length = 5;
     bool log_enabled = true;
     int log_retention_days = 90;
+    int queue_limit = 1000;  // messages waiting for a modem, pool-wide
 };
 
 struct otp_config {
@@ -93,6 +94,8 @@ struct modem_config {
     bool active = true;
     bool send_sms_from_api = true;
     std::string sim_pin;  // secret: never logged
+    int max_sms_per_minute = 0;  // 0 = no cap (operators cap SIMs; stay under it)
+    int max_sms_per_day = 0;
     std::string vendor = "auto";
 };
 
