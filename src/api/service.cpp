@@ -99,6 +99,14 @@ struct request_fields {
     }
 };
 
+// Every command takes receivers the same way: a string of 5..20 digits once
+// normalised ('+' stripped, leading 0 -> country code).
+std::optional<std::string> receiver_of(const std::string& raw, const std::string& country_code) {
+    auto n = config::normalize_msisdn(raw, country_code);
+    if (!n || n->size() < 5 || n->size() > 20) return std::nullopt;
+    return n;
+}
+
 code code_of(otp::otp_status s) {
     switch (s) {
     case otp::otp_status::ok: return code::success;
@@ -189,7 +197,7 @@ service::service(const config::config& cfg, service_deps deps, std::span<const s
       auth_(deps_.users, deps_.clock, deps_.offload, deps_.post, cfg.api.auth_failures_per_minute),
       blocks_(cfg.state_dir + "/blocklist.json"),
       engine_(std::make_unique<otp::engine>(engine_config_from(cfg), otp_key, deps_.clock)),
-      user_limit_(std::make_unique<otp::sliding_window_throttle>(static_cast<std::uint32_t>(std::min(cfg.api.user_rate_limit_per_minute, 65535)),
+      user_limit_(std::make_unique<otp::sliding_window_throttle>(static_cast<std::uint32_t>(cfg.api.user_rate_limit_per_minute),
                                                                  std::chrono::minutes(1), deps_.clock.now())) {}
 
 service::~service() {
@@ -221,8 +229,11 @@ void service::apply_config(const config::config& cfg) {
     cfg_.otp.resend_window_s = keep.resend_window_s;
     cfg_.otp.capacity = keep.capacity;
     auth_.set_failures_per_minute(cfg.api.auth_failures_per_minute);
-    user_limit_ = std::make_unique<otp::sliding_window_throttle>(static_cast<std::uint32_t>(std::min(cfg.api.user_rate_limit_per_minute, 65535)),
-                                                                 std::chrono::minutes(1), deps_.clock.now());
+    // Rebuilt only when the limit changed, so a reload does not hand every
+    // user a fresh window.
+    if (static_cast<std::uint32_t>(cfg.api.user_rate_limit_per_minute) != user_limit_->limit())
+        user_limit_ = std::make_unique<otp::sliding_window_throttle>(static_cast<std::uint32_t>(cfg.api.user_rate_limit_per_minute),
+                                                                     std::chrono::minutes(1), deps_.clock.now());
 }
 
 bool service::rate_limited(const std::string& user) { return !user_limit_->try_acquire(user_key(user), deps_.clock.now()); }
@@ -291,6 +302,7 @@ void service::dispatch(const std::string& user, const http::request& req, http::
         // OTP-Pi answers echo with the request itself.
         json body = doc;
         body["response_code"] = code_string(code::success);
+        body["message"] = default_message(code::success);
         r->done = true;
         http::response res;
         res.body = body.dump();
@@ -333,9 +345,8 @@ void service::cmd_request_otp(const reply_ptr& r, const json& data, const std::s
     auto channel = f.text("channel", false, 16);
     auto expiration = f.unix_time("expiration");
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
-    auto receiver = config::normalize_msisdn(*receiver_raw, cfg_.sms.country_code);
-    if (!receiver || receiver->size() < 5 || receiver->size() > 20)
-        return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (digits, optional leading + or 0)");
+    auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
+    if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (5-20 digits, optional leading + or 0)");
     const bool voice = channel && *channel == "voice";
     if (channel && !voice && *channel != "sms") return r->send(code::malformed_request, nullptr, "data.channel: expected \"sms\" or \"voice\"");
 
@@ -343,7 +354,7 @@ void service::cmd_request_otp(const reply_ptr& r, const json& data, const std::s
     std::string tmpl = default_otp_template;
     if (message && !message->empty()) {
         if (auto e = otp::check_template(*message))
-            return r->send(code::malformed_request, nullptr, "data.message: " + e->message + " (at character " + std::to_string(e->offset) + ")");
+            return r->send(code::malformed_request, nullptr, "data.message: " + e->message);
         tmpl = *message;
     } else if (const auto* t = otp::select_template(cfg_.otp.templates, language.value_or(""), "en")) {
         tmpl = *t;
@@ -367,7 +378,7 @@ void service::cmd_request_otp(const reply_ptr& r, const json& data, const std::s
     }
     ++counters_.otp_issued;
     arm_sweep();
-    reply_data["expires_at"] = issued.expires_at_unix;
+    const auto expires_at = issued.expires_at_unix;
 
     outgoing_sms msg;
     msg.receiver = *receiver;
@@ -387,10 +398,15 @@ void service::cmd_request_otp(const reply_ptr& r, const json& data, const std::s
     issued.code.clear();
     spdlog::debug("api: request-otp user={} receiver={} ttl={}s", user, core::mask_msisdn(*receiver), issued.ttl.count());
     const std::string ref = *reference;
-    send_and_reply(r, std::move(msg), [this, r, ref, reply_data](const send_result& res) mutable {
+    json pending_data = reply_data;
+    pending_data["expires_at"] = expires_at;
+    send_and_reply(r, std::move(msg), pending_data, [this, r, ref, reply_data, expires_at](const send_result& res) mutable {
         // A code that never left the device must not block its reference.
         if (res.status != send_status::sent) engine_->cancel(ref);
-        if (res.status == send_status::sent && !res.modem_id.empty()) reply_data["modem_id"] = res.modem_id;
+        if (res.status == send_status::sent) {
+            reply_data["expires_at"] = expires_at;
+            if (!res.modem_id.empty()) reply_data["modem_id"] = res.modem_id;
+        }
         r->send(code_of(res.status), reply_data, res.status == send_status::sent ? std::string{} : res.error);
     });
 }
@@ -402,8 +418,8 @@ void service::cmd_verify_otp(const reply_ptr& r, const json& data) {
     auto code_text = f.strict_text("otp", true, 16);
     std::array<std::optional<std::string>, 4> params{f.text("param1", false), f.text("param2", false), f.text("param3", false), f.text("param4", false)};
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
-    auto receiver = config::normalize_msisdn(*receiver_raw, cfg_.sms.country_code);
-    if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (digits, optional leading + or 0)");
+    auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
+    if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (5-20 digits, optional leading + or 0)");
     otp::verify_request vr;
     vr.reference = *reference;
     vr.receiver = *receiver;
@@ -444,9 +460,8 @@ void service::cmd_send_sms(const reply_ptr& r, const json& data, const std::stri
     auto id = f.text("id", false);
     auto expiration = f.unix_time("expiration");
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
-    auto receiver = config::normalize_msisdn(*receiver_raw, cfg_.sms.country_code);
-    if (!receiver || receiver->size() < 5 || receiver->size() > 20)
-        return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (digits, optional leading + or 0)");
+    auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
+    if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (5-20 digits, optional leading + or 0)");
     json reply_data = r->request_data;
     if (id) reply_data["id"] = data["id"];
     reply_data["receiver"] = *receiver_raw;
@@ -462,7 +477,13 @@ void service::cmd_send_sms(const reply_ptr& r, const json& data, const std::stri
         if (it != idempotency_.end() && it->second->expires > deps_.clock.now()) {
             auto& e = *it->second;
             if (!e.finished) {
+                // Shares the first request's outcome, within the same bounded wait.
                 e.waiters.push_back(r);
+                r->cancel_wait = deps_.schedule(std::chrono::seconds(cfg_.api.reply_wait_s), [r, reply_data]() mutable {
+                    r->cancel_wait = nullptr;
+                    reply_data["duplicate"] = true;
+                    r->send(code::pending, reply_data);
+                });
                 return;
             }
             json d = e.data;
@@ -496,7 +517,7 @@ void service::cmd_send_sms(const reply_ptr& r, const json& data, const std::stri
     msg.expires_unix = expiration.value_or(0);
     msg.client_id = id.value_or("");
     spdlog::debug("api: send-sms user={} receiver={}", user, core::mask_msisdn(*receiver));
-    send_and_reply(r, std::move(msg), [this, r, reply_data, entry, idem_key](const send_result& res) mutable {
+    send_and_reply(r, std::move(msg), reply_data, [this, r, reply_data, entry, idem_key](const send_result& res) mutable {
         if (res.status == send_status::sent) {
             reply_data["modem_id"] = res.modem_id;
             reply_data["message_reference"] = res.message_reference;
@@ -511,7 +532,6 @@ void service::cmd_send_sms(const reply_ptr& r, const json& data, const std::stri
         for (auto& w : entry->waiters) {
             json d = reply_data;
             d["duplicate"] = true;
-            w->command = "send-sms";
             w->send(c, d, "duplicate id: shares the outcome of the first request");
         }
         entry->waiters.clear();
@@ -521,12 +541,13 @@ void service::cmd_send_sms(const reply_ptr& r, const json& data, const std::stri
     });
 }
 
-void service::send_and_reply(const reply_ptr& r, outgoing_sms msg, std::function<void(const send_result&)> after) {
+void service::send_and_reply(const reply_ptr& r, outgoing_sms msg, json pending_data, std::function<void(const send_result&)> after) {
     // Bounded wait: past api.reply_wait_s the client learns the message is
-    // queued (1308); the send goes on and its outcome is logged and counted.
-    r->cancel_wait = deps_.schedule(std::chrono::seconds(cfg_.api.reply_wait_s), [r] {
+    // queued (1308); the send goes on, and its outcome is counted and written
+    // to the SMS log by the pool.
+    r->cancel_wait = deps_.schedule(std::chrono::seconds(cfg_.api.reply_wait_s), [r, pending_data = std::move(pending_data)] {
         r->cancel_wait = nullptr;
-        r->send(code::pending, r->request_data);
+        r->send(code::pending, pending_data);
     });
     deps_.gateway.send(std::move(msg), [this, after = std::move(after)](send_result res) {
         if (res.status == send_status::sent)
@@ -540,12 +561,14 @@ void service::send_and_reply(const reply_ptr& r, outgoing_sms msg, std::function
 void service::cmd_block(const reply_ptr& r, const json& data, bool block) {
     request_fields f(data);
     // OTP-Pi's README names the field "receiver" in the example and "msisdn" in the table.
-    auto receiver_raw = data.contains("receiver") ? f.strict_text("receiver", true, 32) : f.strict_text("msisdn", true, 32);
+    const char* field_name = data.contains("receiver") ? "receiver" : "msisdn";
+    auto receiver_raw = f.strict_text(field_name, true, 32);
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
-    auto receiver = config::normalize_msisdn(*receiver_raw, cfg_.sms.country_code);
-    if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (digits, optional leading + or 0)");
+    auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
+    if (!receiver)
+        return r->send(code::malformed_request, nullptr, std::string("data.") + field_name + ": expected a phone number (5-20 digits, optional leading + or 0)");
     json reply_data = r->request_data;
-    reply_data["receiver"] = *receiver_raw;
+    reply_data[field_name] = *receiver_raw;
     reply_data["blocked"] = block;
     const bool changed = block ? blocks_.add(*receiver) : blocks_.remove(*receiver);
     if (!changed) return r->send(code::success, reply_data, block ? "already blocked" : "was not blocked");

@@ -162,7 +162,7 @@ node_ptr build_root() {
                        {"header_timeout_s", integer(1, 300, 10)},
                        {"idle_timeout_s", integer(1, 3600, 60)},
                        {"reply_wait_s", integer(1, 300, 30)},
-                       {"user_rate_limit_per_minute", integer(0, 1000000, 600)},
+                       {"user_rate_limit_per_minute", integer(0, 65535, 600)},
                        {"auth_failures_per_minute", integer(1, 10000, 20)}});
     auto admin = object({{"bind", string(1, 255, "0.0.0.0")},
                          {"port", integer(1, 65535, 8888)},
@@ -202,7 +202,12 @@ node_ptr build_root() {
                          {"default_modem", boolean(false)},
                          {"active", boolean(true)},
                          {"send_sms_from_api", boolean(true)},
-                         {"sim_pin", string(0, 8, "", check_digits)},
+                         {"sim_pin", string(0, 8, "", [](const json& v) {
+                                              const auto& pin = v.get_ref<const std::string&>();
+                                              if (pin.empty()) return std::string{};
+                                              if (pin.size() < 4) return std::string("expected 4 to 8 digits, or empty for no PIN");
+                                              return check_digits(v);
+                                          })},
                          {"max_sms_per_minute", integer(0, 1000, 0)},
                          {"max_sms_per_day", integer(0, 1000000, 0)},
                          {"vendor", string_of({"auto", "generic", "simcom", "huawei", "quectel"}, "auto")}});

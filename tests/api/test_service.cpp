@@ -308,6 +308,7 @@ TEST_F(Service, FailedSendFreesTheReference) {
     auto r = call(otp_request());
     EXPECT_EQ(code_of(r.body), "1101");
     EXPECT_EQ(r.status, 200);
+    EXPECT_FALSE(r.body["data"].contains("expires_at"));  // no OTP lives on
     gateway.answer = api::send_status::sent;
     EXPECT_EQ(code_of(call(otp_request()).body), "0000");
 }
@@ -321,6 +322,10 @@ TEST_F(Service, BoundedWaitAnswersPendingThenKeepsTheOtp) {
     ASSERT_TRUE(slot->has_value());
     EXPECT_EQ(code_of((*slot)->body), "1308");
     EXPECT_EQ((*slot)->status, 202);
+    // The client still learns which request this was and until when the OTP lives.
+    EXPECT_EQ((*slot)->body["data"]["reference"], "12345678901234567890");
+    EXPECT_EQ((*slot)->body["data"]["receiver"], "08126666666");
+    EXPECT_TRUE((*slot)->body["data"].contains("expires_at"));
     const auto code = last_code();
     gateway.complete(0, api::send_status::sent);
     loop.drain();
@@ -449,6 +454,8 @@ TEST_F(Service, MalformedRequests) {
         {R"({"command":"verify-otp","data":{"receiver":"08126666666","reference":"r","otp":123456}})", "1301", "leading zeros"},
         {R"({"command":"send-sms","data":{"receiver":"08126666666"}})", "1301", "data.message: missing"},
         {R"({"command":"request-ussd","data":{"modem_id":"m1","ussd_code":"*888#;AT+CFUN=0"}})", "1301", "data.ussd_code"},
+        {R"({"command":"verify-otp","data":{"receiver":"081","reference":"r","otp":"123456"}})", "1301", "5-20 digits"},
+        {R"({"command":"block-msisdn","data":{"msisdn":"abc"}})", "1301", "data.msisdn"},
         {R"({"command":"launch-rockets","data":{}})", "1302", "unknown command"},
     };
     for (const auto& c : cases) {
@@ -496,6 +503,7 @@ TEST_F(Service, EchoReturnsTheRequest) {
     auto r = call(req);
     EXPECT_EQ(r.body["data"]["hello"], "world");
     EXPECT_EQ(code_of(r.body), "0000");
+    EXPECT_EQ(r.body["message"], "success");
 }
 
 TEST_F(Service, EmailIsNotConfigured) {

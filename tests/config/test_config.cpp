@@ -116,6 +116,8 @@ TEST(Config, ModemFieldsValidated) {
     EXPECT_THAT(errs, Contains(HasSubstr("modems[0].baud_rate: expected one of 1200, 2400")));
     EXPECT_THAT(errs, Contains("modems[0].parity: expected one of none, even, odd"));
     EXPECT_THAT(errs, Contains("modems[0].sim_pin: expected digits only"));
+    doc["modems"][0]["sim_pin"] = "123";
+    EXPECT_THAT(errors_of(doc), Contains("modems[0].sim_pin: expected 4 to 8 digits, or empty for no PIN"));
     EXPECT_THAT(errs, Contains("modems[0].port: expected an absolute path"));
 }
 

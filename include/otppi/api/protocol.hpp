@@ -1,4 +1,4 @@
-// Response codes of the REST API. The first six are OTP-Pi's and keep their
+// Response codes of the REST API. 0000, 1100-1102 and 1201-1203 are OTP-Pi's and keep their
 // meaning so that existing clients work unchanged; the rest are ours, for
 // outcomes OTP-Pi could not tell apart. docs/api.md is the reference.
 #pragma once

@@ -79,7 +79,8 @@ private:
     void cmd_block(const reply_ptr& r, const nlohmann::json& data, bool block);
     void cmd_modem_list(const reply_ptr& r);
     void cmd_ussd(const reply_ptr& r, const nlohmann::json& data);
-    void send_and_reply(const reply_ptr& r, outgoing_sms msg, std::function<void(const send_result&)> after);
+    // `pending_data` is what the client gets if the bounded wait runs out first.
+    void send_and_reply(const reply_ptr& r, outgoing_sms msg, nlohmann::json pending_data, std::function<void(const send_result&)> after);
     bool rate_limited(const std::string& user);
     void arm_sweep();
 
