@@ -208,6 +208,7 @@ void at_engine::handle_timeout(out& o) {
             ++consecutive_timeouts_;
             at_result r = std::move(current_->result);
             r.status = at_status::timeout;
+            r.data_sent = state_ == state::await_data_reply;
             // Without a prompt or a send result the modem may be in text entry.
             bool escape = state_ != state::await_reply;
             finish(std::move(r), escape, o);

@@ -243,6 +243,7 @@ TEST(AtEngine, PromptTimeoutWritesEsc) {
     EXPECT_EQ(completions(t)[0].result.status, at_status::timeout);
     EXPECT_EQ(written(t), "\x1B");
     EXPECT_EQ(e.consecutive_timeouts(), 1u);
+    EXPECT_FALSE(completions(t)[0].result.data_sent);  // the PDU never left: safe to send elsewhere
 }
 
 TEST(AtEngine, SendResultTimeoutWritesEsc) {
@@ -252,6 +253,7 @@ TEST(AtEngine, SendResultTimeoutWritesEsc) {
     auto t = e.on_timeout();
     EXPECT_EQ(completions(t)[0].result.status, at_status::timeout);
     EXPECT_EQ(written(t), "\x1B");
+    EXPECT_TRUE(completions(t)[0].result.data_sent);  // the modem may have sent it
 }
 
 TEST(AtEngine, ErrorInsteadOfPromptWritesEsc) {

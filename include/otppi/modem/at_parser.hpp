@@ -59,6 +59,10 @@ struct at_result {
     std::vector<std::string> lines;
     // Some lines were lost (too long, or more than the engine keeps).
     bool truncated = false;
+    // The command's data phase (e.g. the PDU after "> ") had been written
+    // when it ended: on a timeout the modem may have acted on it (sent the
+    // SMS) without us hearing back, so it must not be repeated elsewhere.
+    bool data_sent = false;
 
     bool ok() const noexcept { return status == at_status::ok; }
 };
