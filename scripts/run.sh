@@ -22,7 +22,7 @@ if [[ -x build/otppi-modem-sim ]]; then
   for port in $(grep -o '"port": *"/dev/[^"]*"' config/otppi.json | sed 's/.*"\(\/dev\/[^"]*\)"/\1/'); do
     if [[ ! -e "$port" ]]; then
       link="$run/$(basename "$port").sim"
-      build/otppi-modem-sim --link "$link" --quiet &
+      build/otppi-modem-sim --link "$link" --quiet --ussd "*888#=Sisa pulsa Anda adalah Rp 12345" &
       sim_pids+=($!)
       for _ in $(seq 50); do [[ -e "$link" ]] && break; sleep 0.1; done
       sed -i "s|\"$port\"|\"$link\"|" "$config"

@@ -114,7 +114,9 @@ std::string app::impl::start() {
     if (!load_or_create_key(cfg.state_dir + "/otp.key", key, key_error)) return key_error;
 
     auto post = [this](std::function<void()> fn) { net::post(ioc, std::move(fn)); };
-    modems = std::make_unique<pool::modem_pool>(ioc, cfg, clock);
+    pool::pool_options pool_opts;
+    pool_opts.file_io = [this](std::function<void()> fn) { net::post(file_pool, std::move(fn)); };
+    modems = std::make_unique<pool::modem_pool>(ioc, cfg, clock, std::move(pool_opts));
     api::service_deps deps{
         clock,
         [this](std::function<void()> fn) { net::post(hash_pool, std::move(fn)); },

@@ -993,8 +993,9 @@ struct modem::impl::send_op final : operation {
             finish(m, send_error_kind::none, {});
             return;
         }
+        if (r.status == at_status::timeout && r.data_sent) result.maybe_sent = true;
         auto f = classify_send_failure(r).value_or(send_failure::retry_elsewhere);
-        finish(m, kind_of(f), "part " + part + ": " + describe(r));
+        finish(m, kind_of(f), "part " + part + ": " + describe(r) + (result.maybe_sent ? " (the modem may have sent it)" : ""));
     }
 
     void finish(impl& m, send_error_kind kind, std::string error) {

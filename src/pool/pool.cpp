@@ -1,58 +1,394 @@
 #include "otppi/pool/pool.hpp"
 
+#include "otppi/core/log.hpp"
+#include "otppi/modem/modem.hpp"
+#include "otppi/pool/dispatcher.hpp"
+#include "otppi/pool/routing.hpp"
+#include "otppi/pool/sms_log.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace otppi::pool {
 
 namespace net = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+member_result::kind kind_of(modem::send_error_kind k) {
+    switch (k) {
+    case modem::send_error_kind::none: return member_result::kind::none;
+    case modem::send_error_kind::retry_elsewhere: return member_result::kind::retry_elsewhere;
+    case modem::send_error_kind::permanent: return member_result::kind::permanent;
+    case modem::send_error_kind::take_modem_out: return member_result::kind::take_out;
+    }
+    return member_result::kind::retry_elsewhere;
+}
+
+std::vector<route_modem> route_modems(const config::config& cfg) {
+    std::vector<route_modem> out;
+    for (const auto& m : cfg.modems) out.push_back({m.id, m.active, m.send_sms_from_api, m.default_modem, m.recipient_prefix});
+    return out;
+}
+
+}  // namespace
+
+// One modem as the dispatcher sees it, plus the pool's own bookkeeping for it.
+class pool_member final : public member {
+public:
+    pool_member(modem_pool::impl& pool, std::unique_ptr<modem::modem> m) : pool_(pool), modem_(std::move(m)), id_(modem_->config().id) {}
+
+    const std::string& id() const override { return id_; }
+    bool usable() const override;
+    bool coming_up() const override {
+        auto s = modem_->state();
+        return s == modem::modem_state::opening || s == modem::modem_state::initializing;
+    }
+    bool idle() const override { return !in_flight_ && !modem_->busy(); }
+    void send(const api::outgoing_sms& msg, std::function<void(member_result)> done) override;
+
+    modem::modem& device() { return *modem_; }
+    const modem::modem& device() const { return *modem_; }
+
+    bool taken_out = false;  // SIM/hardware errors: out of rotation until the modem comes back
+    std::uint64_t sent = 0, failed = 0;
+    std::string last_error;
+    std::deque<core::Clock::time_point> minute_window, day_window;
+
+private:
+    modem_pool::impl& pool_;
+    std::unique_ptr<modem::modem> modem_;
+    std::string id_;
+    bool in_flight_ = false;
+};
 
 struct modem_pool::impl {
-    impl(net::io_context& io, const config::config& c, const core::Clock& clk) : ioc(io), cfg(c), clock(clk) {}
+    impl(net::io_context& io, const config::config& c, const core::Clock& clk, pool_options o)
+        : ioc(io), cfg(c), clock(clk), opts(std::move(o)), routing(route_modems(c), static_cast<std::size_t>(c.sms.recipient_prefix_length)),
+          log(c.state_dir + "/sms-log", c.sms.log_retention_days, c.sms.log_enabled,
+              opts.file_io ? opts.file_io : [](std::function<void()> fn) { fn(); }),
+          dispatch(clock, [this](std::function<void()> fn) { net::post(ioc, std::move(fn)); }, make_schedule(),
+                   static_cast<std::size_t>(c.sms.queue_limit)),
+          inspector(io) {}
+
+    dispatcher::schedule_fn make_schedule() {
+        return [this](std::chrono::milliseconds after, std::function<void()> fn) -> std::function<void()> {
+            auto timer = std::make_shared<net::steady_timer>(ioc, after);
+            timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
+                if (!ec) fn();
+            });
+            return [timer] { timer->cancel(); };
+        };
+    }
+
+    void emit(pool_event e) {
+        if (listener) listener(e);
+    }
+
+    void add_modem(const config::modem_config& mc) {
+        modem::modem_options mo;
+        mo.state_dir = cfg.state_dir;
+        mo.reopen_interval = opts.reopen_interval;
+        mo.command_timeout = opts.command_timeout;
+        mo.send_timeout = opts.send_timeout;
+        auto m = std::make_unique<modem::modem>(ioc, mc, mo, clock);
+        auto member_ptr = std::make_unique<pool_member>(*this, std::move(m));
+        pool_member* raw = member_ptr.get();
+        raw->device().on_event([this, raw](const modem::modem_event& ev) { on_modem_event(*raw, ev); });
+        dispatch.add_member(raw);
+        members.emplace(mc.id, std::move(member_ptr));
+    }
+
+    void on_modem_event(pool_member& m, const modem::modem_event& ev) {
+        using k = modem::modem_event::kind;
+        switch (ev.what) {
+        case k::state_changed:
+            if (ev.state == modem::modem_state::ready && m.taken_out) {
+                m.taken_out = false;
+                spdlog::info("pool: modem {} is back in rotation", m.id());
+            }
+            spdlog::info("pool: modem {} is {}{}{}", m.id(), modem::to_string(ev.state), ev.detail.empty() ? "" : ": ", ev.detail);
+            emit({"modem_state", m.id(), std::string(modem::to_string(ev.state))});
+            break;
+        case k::incoming_sms:
+            if (ev.sms) emit({"incoming_sms", m.id(), "from " + core::mask_msisdn(ev.sms->from)});
+            break;
+        case k::delivery_report:
+            if (ev.report) emit({"delivery_report", m.id(), ev.report->state + " mr=" + std::to_string(ev.report->message_reference)});
+            break;
+        case k::identity_updated: break;
+        }
+        // A modem that became ready or idle may take waiting messages.
+        dispatch.pump();
+    }
+
+    void inspect() {
+        if (cfg.general.inspect_modem_interval_s <= 0 || stopping) return;
+        inspector.expires_after(std::chrono::seconds(cfg.general.inspect_modem_interval_s));
+        inspector.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;
+            // Modems reopen themselves; the inspector's job is to notice what
+            // changed and to move waiting messages along.
+            for (auto& [id, m] : members) {
+                const bool up = m->device().ready();
+                auto& was = last_seen_up[id];
+                if (up != was) emit({"modem_state", id, up ? "connected" : "disconnected"});
+                was = up;
+            }
+            dispatch.pump();
+            log.prune(clock.unix_seconds());
+            inspect();
+        });
+    }
+
     net::io_context& ioc;
     config::config cfg;
     const core::Clock& clock;
+    pool_options opts;
+    routing_table routing;
+    sms_log log;
+    dispatcher dispatch;
+    std::map<std::string, std::unique_ptr<pool_member>> members;
+    std::map<std::string, bool> last_seen_up;
+    net::steady_timer inspector;
+    std::function<void(const pool_event&)> listener;
     bool stopping = false;
 };
 
-modem_pool::modem_pool(net::io_context& ioc, const config::config& cfg, const core::Clock& clock)
-    : impl_(std::make_unique<impl>(ioc, cfg, clock)) {}
+bool pool_member::usable() const {
+    if (!modem_->ready() || taken_out || pool_.stopping) return false;
+    const auto& c = modem_->config();
+    const auto now = pool_.clock.now();
+    auto count_since = [&](const std::deque<core::Clock::time_point>& w, core::Clock::duration span) {
+        std::size_t n = 0;
+        for (auto it = w.rbegin(); it != w.rend() && now - *it < span; ++it) ++n;
+        return n;
+    };
+    if (c.max_sms_per_minute > 0 && count_since(minute_window, std::chrono::minutes(1)) >= static_cast<std::size_t>(c.max_sms_per_minute)) return false;
+    if (c.max_sms_per_day > 0 && count_since(day_window, std::chrono::hours(24)) >= static_cast<std::size_t>(c.max_sms_per_day)) return false;
+    return true;
+}
 
-modem_pool::~modem_pool() = default;
+void pool_member::send(const api::outgoing_sms& msg, std::function<void(member_result)> done) {
+    in_flight_ = true;
+    const auto now = pool_.clock.now();
+    // Count the attempt against the SIM's caps whatever its outcome: the
+    // operator counts what reached it.
+    if (modem_->config().max_sms_per_minute > 0) {
+        minute_window.push_back(now);
+        while (minute_window.size() > 1000) minute_window.pop_front();
+    }
+    if (modem_->config().max_sms_per_day > 0) {
+        day_window.push_back(now);
+        while (!day_window.empty() && now - day_window.front() >= std::chrono::hours(24)) day_window.pop_front();
+    }
+    auto finish = [this, done = std::move(done)](member_result r) {
+        in_flight_ = false;
+        if (r.ok) {
+            ++sent;
+        } else {
+            ++failed;
+            last_error = r.error;
+            if (r.failure == member_result::kind::take_out) {
+                taken_out = true;
+                spdlog::warn("pool: modem {} taken out of rotation: {}", id_, r.error);
+            }
+        }
+        done(r);
+    };
+    if (msg.voice) {
+        modem_->voice_otp(msg.receiver, msg.text.clone(), [finish](bool ok, std::string error) mutable {
+            member_result r;
+            r.ok = ok;
+            r.parts = 1;
+            r.parts_accepted = ok ? 1 : 0;
+            // A modem without TTS: another one may have it.
+            r.failure = ok ? member_result::kind::none : member_result::kind::retry_elsewhere;
+            r.error = std::move(error);
+            finish(r);
+        });
+        return;
+    }
+    modem::sms_send_request req;
+    req.destination = msg.receiver;
+    req.text = msg.text.clone();
+    req.status_report = true;
+    if (msg.expires_unix > 0) {
+        // The network need not try past the message's own expiry either.
+        const auto left = msg.expires_unix - pool_.clock.unix_seconds();
+        req.validity = std::chrono::seconds(std::max<std::int64_t>(300, left));
+    }
+    modem_->send_sms(std::move(req), [finish](modem::sms_send_result res) mutable {
+        member_result r;
+        r.ok = res.ok;
+        r.message_reference = res.message_reference;
+        r.parts = res.parts;
+        r.parts_accepted = res.parts_accepted;
+        r.failure = res.ok ? member_result::kind::none : kind_of(res.kind);
+        if (!res.ok && res.maybe_sent) r.failure = member_result::kind::maybe_sent;
+        r.error = res.error;
+        finish(r);
+    });
+}
 
-void modem_pool::start() {}
+modem_pool::modem_pool(net::io_context& ioc, const config::config& cfg, const core::Clock& clock, pool_options opts)
+    : impl_(std::make_unique<impl>(ioc, cfg, clock, std::move(opts))) {
+    for (const auto& mc : cfg.modems) impl_->add_modem(mc);
+}
+
+modem_pool::~modem_pool() {
+    for (auto& [id, m] : impl_->members) impl_->dispatch.remove_member(id);
+}
+
+void modem_pool::start() {
+    for (auto& [id, m] : impl_->members) m->device().start();
+    impl_->log.prune(impl_->clock.unix_seconds());
+    impl_->inspect();
+}
 
 void modem_pool::stop(std::function<void()> done) {
-    impl_->stopping = true;
-    net::post(impl_->ioc, std::move(done));
+    auto& s = *impl_;
+    s.stopping = true;
+    s.inspector.cancel();
+    s.dispatch.fail_queued("the gateway is shutting down: not sent");
+    auto remaining = std::make_shared<std::size_t>(s.members.size());
+    if (*remaining == 0) return net::post(s.ioc, std::move(done));
+    auto one_done = [remaining, done = std::move(done)]() mutable {
+        if (--*remaining == 0 && done) done();
+    };
+    // Each modem finishes its send in flight (bounded by its send timeout), then closes.
+    for (auto& [id, m] : s.members) m->device().stop(one_done);
 }
 
-void modem_pool::apply_config(const config::config& cfg) { impl_->cfg = cfg; }
-
-void modem_pool::send(api::outgoing_sms, std::function<void(api::send_result)> done) {
-    api::send_result res;
-    res.status = api::send_status::no_modem;
-    res.error = "no modem connected: no modem driver is running";
-    net::post(impl_->ioc, [done = std::move(done), res] { done(res); });
+void modem_pool::apply_config(const config::config& cfg) {
+    auto& s = *impl_;
+    s.cfg = cfg;
+    s.routing = routing_table(route_modems(cfg), static_cast<std::size_t>(cfg.sms.recipient_prefix_length));
+    s.log.configure(cfg.sms.log_retention_days, cfg.sms.log_enabled);
+    for (const auto& mc : cfg.modems) {
+        auto it = s.members.find(mc.id);
+        if (it != s.members.end()) {
+            it->second->device().apply_config(mc);
+        } else {
+            s.add_modem(mc);
+            s.members[mc.id]->device().start();
+        }
+    }
+    // Modems removed from the config: out of the dispatcher now, closed gracefully.
+    for (auto it = s.members.begin(); it != s.members.end();) {
+        const bool kept = std::any_of(cfg.modems.begin(), cfg.modems.end(), [&](const auto& mc) { return mc.id == it->first; });
+        if (kept) {
+            ++it;
+            continue;
+        }
+        s.dispatch.remove_member(it->first);
+        auto holder = std::make_shared<std::unique_ptr<pool_member>>(std::move(it->second));
+        (*holder)->device().stop([holder] {});
+        it = s.members.erase(it);
+    }
+    s.dispatch.pump();
 }
 
-void modem_pool::ussd(const std::string& modem_id, const std::string&, std::function<void(api::ussd_result)> done) {
-    api::ussd_result res;
-    const auto& modems = impl_->cfg.modems;
-    res.unknown_modem = std::none_of(modems.begin(), modems.end(), [&](const auto& m) { return m.id == modem_id; });
-    res.error = "modem not connected";
-    net::post(impl_->ioc, [done = std::move(done), res] { done(res); });
+void modem_pool::send(api::outgoing_sms msg, std::function<void(api::send_result)> done) {
+    auto& s = *impl_;
+    dispatcher::tiers_t tiers;
+    if (!msg.modem_id.empty()) {
+        // A manual send names its modem: any configured one, API traffic or not.
+        if (!s.members.count(msg.modem_id)) {
+            api::send_result r;
+            r.status = api::send_status::failed;
+            r.error = "no modem with id '" + msg.modem_id + "'";
+            return net::post(s.ioc, [done = std::move(done), r] { done(r); });
+        }
+        tiers = {{msg.modem_id}};
+    } else {
+        tiers = s.routing.tiers(msg.receiver);
+    }
+    if (s.stopping) tiers.clear();
+    const std::string receiver = msg.receiver;
+    const std::string kind = msg.voice ? "voice" : msg.is_otp ? "otp" : !msg.modem_id.empty() ? "manual" : "sms";
+    s.dispatch.submit(std::move(msg), std::move(tiers), [this, receiver, kind, done = std::move(done)](api::send_result r) {
+        auto& st = *impl_;
+        sms_log_entry e;
+        e.at_unix = st.clock.unix_seconds();
+        e.modem_id = r.modem_id;
+        e.receiver = receiver;
+        e.kind = kind;
+        e.parts = r.parts;
+        e.message_reference = r.message_reference;
+        e.error = r.error;
+        switch (r.status) {
+        case api::send_status::sent: e.status = "sent"; break;
+        case api::send_status::expired: e.status = "expired"; break;
+        case api::send_status::queue_full: e.status = "queue_full"; break;
+        case api::send_status::no_modem: e.status = "no_modem"; break;
+        case api::send_status::not_supported: e.status = "not_supported"; break;
+        case api::send_status::failed: e.status = "failed"; break;
+        }
+        st.log.record(e);
+        st.emit({r.status == api::send_status::sent ? "sms_sent" : "sms_failed", r.modem_id, core::mask_msisdn(receiver) + " " + e.status});
+        done(r);
+    });
 }
 
-nlohmann::json modem_pool::modem_list() const {
-    nlohmann::json list = nlohmann::json::object();
-    for (const auto& m : impl_->cfg.modems) {
-        list[m.id] = {{"id", m.id}, {"name", m.name}, {"port", m.port}, {"imei", ""}, {"imsi", ""}, {"iccid", ""},
-                      {"copsOperator", ""}, {"smsCenter", ""}, {"active", m.active}, {"connected", false},
-                      {"defaultModem", m.default_modem}, {"internetAccess", false}, {"internetConnected", false}};
+void modem_pool::ussd(const std::string& modem_id, const std::string& code, std::function<void(api::ussd_result)> done) {
+    auto& s = *impl_;
+    auto it = s.members.find(modem_id);
+    if (it == s.members.end() || !it->second->device().ready()) {
+        api::ussd_result r;
+        r.unknown_modem = it == s.members.end();
+        r.error = r.unknown_modem ? "no modem with this id" : "modem not connected";
+        return net::post(s.ioc, [done = std::move(done), r] { done(r); });
+    }
+    it->second->device().ussd(code, [done = std::move(done)](modem::ussd_result res) {
+        api::ussd_result r;
+        r.ok = res.ok;
+        r.text = res.text;
+        r.raw = res.raw;
+        r.replyable = res.replyable;
+        r.error = res.error;
+        done(r);
+    });
+}
+
+json modem_pool::modem_list() const {
+    const auto& s = *impl_;
+    json list = json::object();
+    for (const auto& mc : s.cfg.modems) {
+        auto it = s.members.find(mc.id);
+        if (it == s.members.end()) continue;
+        const auto& m = *it->second;
+        const auto& dev = m.device();
+        const auto& ident = dev.identity();
+        const auto& counters = dev.counters();
+        auto retried = s.dispatch.retried_from().find(mc.id);
+        list[mc.id] = {
+            // OTP-Pi's fields, same names.
+            {"id", mc.id}, {"name", mc.name}, {"port", mc.port}, {"imei", ident.imei}, {"imsi", ident.imsi}, {"iccid", ident.iccid},
+            {"copsOperator", ident.operator_name}, {"smsCenter", ident.smsc}, {"active", mc.active}, {"connected", dev.ready()},
+            {"defaultModem", mc.default_modem}, {"internetAccess", false}, {"internetConnected", false},
+            // Ours.
+            {"state", std::string(modem::to_string(dev.state()))}, {"sendSmsFromApi", mc.send_sms_from_api},
+            {"recipientPrefix", mc.recipient_prefix}, {"manufacturer", ident.manufacturer}, {"model", ident.model},
+            {"signalDbm", dev.signal_dbm()}, {"inRotation", m.usable()}, {"queueDepth", s.dispatch.queued_for(mc.id)},
+            {"sent", m.sent}, {"failed", m.failed}, {"retried", retried == s.dispatch.retried_from().end() ? 0 : retried->second},
+            {"timeouts", counters.timeouts}, {"reopens", counters.reopens},
+            {"lastError", m.last_error.empty() ? counters.last_error : m.last_error}};
     }
     return list;
+}
+
+void modem_pool::on_event(std::function<void(const pool_event&)> cb) { impl_->listener = std::move(cb); }
+
+modem::modem* modem_pool::find(const std::string& id) {
+    auto it = impl_->members.find(id);
+    return it == impl_->members.end() ? nullptr : &it->second->device();
 }
 
 }  // namespace otppi::pool

@@ -322,6 +322,9 @@ TEST_F(ModemDriver, SilenceAfterThePromptIsCancelledWithEsc) {
     auto r = send(receiver, "Your code is 482913");
     EXPECT_FALSE(r.ok);
     EXPECT_EQ(r.kind, send_error_kind::retry_elsewhere);
+    // The PDU went out and no answer came: it may have been sent, so the
+    // pool must not hand it to another modem.
+    EXPECT_TRUE(r.maybe_sent);
     auto ok = send(receiver, "next one");
     EXPECT_TRUE(ok.ok) << ok.error;
     ASSERT_TRUE(sim->wait_for_sent(1, 2s));

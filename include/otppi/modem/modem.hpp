@@ -130,6 +130,9 @@ struct sms_send_result {
     int message_reference = -1;  // last part's TP-MR
     int parts = 0;
     int parts_accepted = 0;
+    // No answer after a PDU was written: the modem may have sent that part.
+    // The pool never hands such a message to another modem.
+    bool maybe_sent = false;
     send_error_kind kind = send_error_kind::none;
     std::string error;  // human text, never the message
 };
