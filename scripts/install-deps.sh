@@ -3,12 +3,16 @@
 # Debian's own packages only. Safe to run again: it skips apt when all is there.
 #   scripts/install-deps.sh          build and run dependencies
 #   scripts/install-deps.sh --test   also what the test suite uses
+#   scripts/install-deps.sh --fuzz   also clang and libFuzzer
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libboost-dev nlohmann-json3-dev libssl-dev
           libspdlog-dev libcli11-dev libsystemd-dev curl ca-certificates)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev openssl)
+fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()

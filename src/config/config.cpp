@@ -151,7 +151,9 @@ load_result parse_config(std::string_view json_text) {
         // Config loading is start-up/reload only, not the data path: the
         // exception carries nlohmann's line/column message, which we want.
         doc = json::parse(json_text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // parse_error for syntax, out_of_range for numbers that overflow
+        // (found by fuzzing: "47E5547777776" used to end the process).
         r.errors.push_back(std::string("(document): invalid JSON: ") + e.what());
         return r;
     }

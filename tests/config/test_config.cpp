@@ -211,3 +211,13 @@ TEST(NormalizeMsisdn, OtpPiRules) {
     EXPECT_EQ(normalize_msisdn("+", "62"), std::nullopt);
     EXPECT_EQ(normalize_msisdn("++62", "62"), std::nullopt);
 }
+
+// Regression (fuzz_config): a number too large for a double threw
+// nlohmann's out_of_range, which escaped the loader and ended the process.
+TEST(Config, NumberOverflowIsAnErrorNotACrash) {
+    for (const char* doc : {"47E5547777776", R"({"api": {"http": {"port": 1E400}}})"}) {
+        auto r = parse_config(doc);
+        ASSERT_FALSE(r.ok()) << doc;
+        EXPECT_THAT(r.error_text(), HasSubstr("number overflow")) << doc;
+    }
+}

@@ -1,0 +1,16 @@
+// The config loader on any document: errors, never a crash or an exception.
+#include "otppi/config/config.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    auto r = otppi::config::parse_config(std::string_view(reinterpret_cast<const char*>(data), size));
+    // A config that loads must survive its own write-back form.
+    if (r.ok()) {
+        auto again = otppi::config::parse_config(otppi::config::to_json_text(*r.cfg));
+        if (!again.ok()) __builtin_trap();
+    }
+    return 0;
+}
