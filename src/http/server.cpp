@@ -132,9 +132,36 @@ protected:
 
     void read_header() {
         state_ = state::reading;
+        if (parse_buffered()) return;
         beast::get_lowest_layer(derived().stream()).expires_after(srv_->limits_.header_timeout);
         bhttp::async_read_header(derived().stream(), buffer_, *parser_,
                                  [self = derived().shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+    }
+
+    // Keep-alive clients usually deliver a whole request in one segment: parse
+    // what is already buffered right here instead of a round trip through the
+    // event loop per parse step. Returns true when it took over the request
+    // (complete, failed, or handed on to on_header with the header done).
+    bool parse_buffered() {
+        if (buffer_.size() == 0) return false;
+        parser_->eager(true);
+        beast::error_code ec;
+        while (buffer_.size() > 0 && !parser_->is_done()) {
+            const auto n = parser_->put(buffer_.data(), ec);
+            buffer_.consume(n);
+            if (ec == bhttp::error::need_more) {
+                ec = {};
+                break;
+            }
+            if (ec) {
+                on_read_error(ec);
+                return true;
+            }
+            if (n == 0) break;
+        }
+        if (!parser_->is_header_done()) return false;  // the async read carries on from here
+        on_header({});
+        return true;
     }
 
     void on_header(beast::error_code ec) {

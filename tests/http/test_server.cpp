@@ -292,3 +292,27 @@ TEST(HttpTls, BadCertificateFilesAreReported) {
     // OpenSSL itself notices while loading the key ("key values mismatch").
     EXPECT_TRUE(err.find("does not match") != std::string::npos || err.find("mismatch") != std::string::npos) << err;
 }
+
+TEST_F(HttpServer, PipelinedRequestsInOneSegmentAreAnsweredInOrder) {
+    start();
+    raw_client c(port);
+    c.send(post("/a", "first") + post("/b", "second"));
+    auto r1 = c.read_reply();
+    auto r2 = c.read_reply();
+    EXPECT_EQ(r1.body, "POST /a first");
+    EXPECT_EQ(r2.body, "POST /b second");
+}
+
+TEST_F(HttpServer, HeaderSplitAcrossSegments) {
+    start();
+    raw_client c(port);
+    const std::string req = post("/split", "body");
+    c.send(req.substr(0, 7));
+    std::this_thread::sleep_for(20ms);
+    c.send(req.substr(7, 20));
+    std::this_thread::sleep_for(20ms);
+    c.send(req.substr(27));
+    auto r = c.read_reply();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "POST /split body");
+}

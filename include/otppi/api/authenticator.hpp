@@ -3,9 +3,13 @@
 // The stored hashes are slow (scrypt) on purpose, so:
 //  - verification runs on a worker (`offload`) and the result is posted back
 //    (`post_back`); the event loop never hashes;
-//  - a successful (user, password) pair is remembered for `cache_ttl` as an
-//    HMAC under a per-process random key (never the password itself), so a
-//    client on keep-alive does not pay the slow hash per request;
+//  - a successful (user, password) pair is remembered as an HMAC under a
+//    per-process random key (never the password itself), so a client on
+//    keep-alive does not pay the slow hash per request. The entry lives 5
+//    minutes past its last use, at most an hour after the hash was checked;
+//    a cache hit answers at once, inside check();
+//  - concurrent checks of the same (user, password) share one slow hash, so
+//    an expired entry under load costs one hash, not one per connection;
 //  - failures are counted per client address; past `failures_per_minute` the
 //    address gets `throttled` without any hashing, for the rest of the window;
 //  - an unknown user costs the same slow hash as a known one (no user probing).
@@ -14,6 +18,7 @@
 
 #include "otppi/auth/user_store.hpp"
 #include "otppi/core/clock.hpp"
+#include "otppi/otp/crypto.hpp"
 
 #include <array>
 #include <functional>
@@ -32,7 +37,7 @@ public:
     authenticator(const auth::user_store& users, const core::Clock& clock, executor_fn offload, executor_fn post_back,
                   int failures_per_minute, auth::user_kind kind = auth::user_kind::api);
 
-    // `done(result, user)` is always called later via post_back (or offload+post_back).
+    // `done(result, user)`: at once on a cache hit, else later via post_back.
     void check(const std::string& authorization, const std::string& remote, std::function<void(auth_result, std::string)> done);
 
     // Forget cached credentials (users file changed or reloaded).
@@ -45,18 +50,20 @@ public:
     static bool parse_basic(const std::string& header, std::string& user, std::string& password);
 
 private:
-    using digest = std::array<unsigned char, 32>;
+    using digest = otp::hmac_sha512::digest;
+    using callback = std::function<void(auth_result, std::string)>;
     struct cached {
         digest mac;
         std::string hash;  // the stored hash it was verified against
         core::Clock::time_point expires;
+        core::Clock::time_point hard_expiry;
     };
     struct failures {
         int count = 0;
         core::Clock::time_point window_start;
     };
 
-    digest mac_of(const std::string& user, const std::string& password) const;
+    digest mac_of(const std::string& user, const std::string& password);
     bool throttled(const std::string& remote);
     void record_failure(const std::string& remote);
 
@@ -66,11 +73,12 @@ private:
     executor_fn post_back_;
     int failures_per_minute_;
     auth::user_kind kind_;
-    std::array<unsigned char, 32> cache_key_{};
+    std::unique_ptr<otp::hmac_sha512> cache_mac_;  // keyed once; used on the owner thread only
     std::unordered_map<std::string, cached> cache_;
     std::unordered_map<std::string, failures> failures_;
+    // (user, mac) -> callers waiting for the same slow hash.
+    std::unordered_map<std::string, std::vector<callback>> in_flight_;
     int pending_ = 0;
-    std::string dummy_hash_;
 };
 
 }  // namespace otppi::api
