@@ -937,6 +937,9 @@ struct modem::impl::send_op final : operation {
     std::size_t next = 0;
     std::chrono::steady_clock::time_point started{};
     bool begun = false;  // reached the modem (refusals before that are not failed sends)
+    // An AT+CMGS is outstanding: if the port dies now, the modem may already
+    // have the PDU and send it, so the message must not be resent elsewhere.
+    bool part_in_flight = false;
     bool answered = false;
 
     ~send_op() override {
@@ -962,8 +965,15 @@ struct modem::impl::send_op final : operation {
             finish(m, send_error_kind::permanent, "part " + std::to_string(next + 1) + " could not be framed for AT+CMGS");
             return;
         }
-        bool ok = m.op_submit(this, std::move(*cmd), [this, &m](const at_result& r) { on_part(m, r); });
-        if (!ok) finish(m, send_error_kind::retry_elsewhere, "modem command queue refused the send");
+        part_in_flight = true;
+        bool ok = m.op_submit(this, std::move(*cmd), [this, &m](const at_result& r) {
+            part_in_flight = false;
+            on_part(m, r);
+        });
+        if (!ok) {
+            part_in_flight = false;
+            finish(m, send_error_kind::retry_elsewhere, "modem command queue refused the send");
+        }
     }
 
     void on_part(impl& m, const at_result& r) {
@@ -1031,6 +1041,10 @@ struct modem::impl::send_op final : operation {
         result.ok = false;
         result.kind = kind;
         result.error = std::move(why);
+        if (part_in_flight) {
+            result.maybe_sent = true;
+            result.error += " while sending part " + std::to_string(result.parts_accepted + 1) + " (the modem may have sent it)";
+        }
         if (!answered && begun) {
             ++m.counters_.failed;
             m.counters_.parts += static_cast<std::uint64_t>(result.parts_accepted);
