@@ -244,3 +244,55 @@ TEST_F(Daemon, SecretsInStateDirArePrivate) {
     EXPECT_EQ(fs::file_size(dir / "state/otp.key"), 64u);
     EXPECT_EQ(fs::status(dir / "state/otp.key").permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
 }
+
+// The whole product: the real daemon, a simulated modem on a pty, an OTP
+// requested over HTTP, read from what the "phone" received, verified once.
+#include "otppi/sim/modem_simulator.hpp"
+
+#include <regex>
+
+TEST_F(Daemon, OtpRoundTripThroughASimulatedModem) {
+    sim::sim_options so;
+    so.link = dir / "modem.tty";
+    so.send_delay = std::chrono::milliseconds(20);
+    sim::modem_simulator modem(so);
+    cfg["modems"][0]["port"] = so.link;
+    write_config();
+    add_user("app", "s3cret-password");
+    auto d = start();
+    // Wait for the modem to come up.
+    bool ready = false;
+    for (int i = 0; i < 100 && !ready; ++i) {
+        auto list = json::parse(api(R"({"command":"get-modem-list","data":{}})").body);
+        ready = list["data"]["modem_list"]["m1"]["connected"] == true;
+        if (!ready) ::usleep(50'000);
+    }
+    ASSERT_TRUE(ready) << d->err();
+
+    auto r = json::parse(api(R"({"command":"request-otp","data":{"receiver":"08126666666","reference":"tx-42","message":"Kode OTP %s"}})").body);
+    ASSERT_EQ(r["response_code"], "0000") << r.dump();
+    EXPECT_EQ(r["data"]["modem_id"], "m1");
+    ASSERT_TRUE(modem.wait_for_sent(1, std::chrono::seconds(5)));
+    const auto sms = modem.sent().back();
+    EXPECT_EQ(sms.destination, "628126666666");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(sms.text, m, std::regex("Kode OTP ([0-9]{6})"))) << "SMS text has the code";
+    const std::string code = m[1];
+
+    auto verify = [&](const std::string& otp) {
+        return json::parse(api(R"({"command":"verify-otp","data":{"receiver":"+628126666666","reference":"tx-42","otp":")" + otp + "\"}}").body);
+    };
+    EXPECT_EQ(verify(code == "000000" ? "111111" : "000000")["response_code"], "1202");
+    EXPECT_EQ(verify(code)["response_code"], "0000");
+    EXPECT_EQ(verify(code)["response_code"], "1203");  // single use
+
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(std::chrono::seconds(15)), 0);
+    // The code reached the phone and nowhere else: not the log, not the state dir.
+    EXPECT_THAT(d->err(), ::testing::Not(HasSubstr(code)));
+    for (const auto& f : std::filesystem::recursive_directory_iterator(dir / "state")) {
+        if (f.is_regular_file()) {
+            EXPECT_THAT(test::slurp(f.path().string()), ::testing::Not(HasSubstr("Kode OTP"))) << f.path();
+        }
+    }
+}
