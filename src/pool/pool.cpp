@@ -3,6 +3,7 @@
 #include "otppi/core/log.hpp"
 #include "otppi/modem/modem.hpp"
 #include "otppi/pool/dispatcher.hpp"
+#include "otppi/pool/port_probe.hpp"
 #include "otppi/pool/routing.hpp"
 #include "otppi/pool/sms_log.hpp"
 
@@ -10,7 +11,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
+#include <filesystem>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -57,6 +60,7 @@ public:
     const modem::modem& device() const { return *modem_; }
 
     bool taken_out = false;  // SIM/hardware errors: out of rotation until the modem comes back
+    std::string known_imei;  // from the last bring-up: finds the modem again if its tty name shifts
     std::uint64_t sent = 0, failed = 0;
     std::string last_error;
     std::deque<core::Clock::time_point> minute_window, day_window;
@@ -109,6 +113,7 @@ struct modem_pool::impl {
         using k = modem::modem_event::kind;
         switch (ev.what) {
         case k::state_changed:
+            if (ev.state == modem::modem_state::ready && !m.device().identity().imei.empty()) m.known_imei = m.device().identity().imei;
             if (ev.state == modem::modem_state::ready && m.taken_out) {
                 m.taken_out = false;
                 spdlog::info("pool: modem {} is back in rotation", m.id());
@@ -143,7 +148,65 @@ struct modem_pool::impl {
             }
             dispatch.pump();
             log.prune(clock.unix_seconds());
+            rediscover();
             inspect();
+        });
+    }
+
+    // A modem whose port vanished while another port appeared: ttyUSB numbers
+    // shift on replug. Probe unclaimed candidate ports for its IMEI, one at a
+    // time, and move the modem there (for this run; the config file keeps
+    // what the operator wrote, ideally a /dev/serial/by-id path).
+    void rediscover() {
+        if (probing) return;
+        std::set<std::string> claimed;
+        for (const auto& [id, m] : members) claimed.insert(m->device().config().port);
+        std::vector<std::string> unclaimed;
+        for (auto& port : candidate_ports(opts.scan_patterns))
+            if (!claimed.count(port)) unclaimed.push_back(port);
+        if (unclaimed.empty()) return;
+        for (auto& [id, m] : members) {
+            auto& dev = m->device();
+            std::error_code ec;
+            if (dev.ready() || m->known_imei.empty() || std::filesystem::exists(dev.config().port, ec)) continue;
+            probe_next(id, std::move(unclaimed), 0);
+            return;
+        }
+    }
+
+    void probe_next(const std::string& id, std::vector<std::string> ports, std::size_t i) {
+        auto it = members.find(id);
+        if (it == members.end() || i >= ports.size() || stopping) {
+            probing = false;
+            return;
+        }
+        probing = true;
+        auto settings = modem::serial_settings_from(it->second->device().config());
+        if (!settings) {
+            probing = false;
+            return;
+        }
+        settings->path = ports[i];
+        probe_imei(ioc, *settings, opts.probe_timeout, [this, id, ports, i](std::string imei) {
+            auto mit = members.find(id);
+            if (mit == members.end() || stopping) {
+                probing = false;
+                return;
+            }
+            auto& m = *mit->second;
+            if (!imei.empty() && imei == m.known_imei && !m.device().ready()) {
+                probing = false;
+                auto mc = m.device().config();
+                const std::string from = mc.port;
+                mc.port = ports[i];
+                spdlog::info("pool: modem {} (IMEI {}) found at {} instead of {}", id, imei, mc.port, from);
+                for (auto& c : cfg.modems)
+                    if (c.id == id) c.port = mc.port;
+                m.device().apply_config(mc);
+                emit({"modem_moved", id, from + " -> " + mc.port});
+                return;
+            }
+            probe_next(id, ports, i + 1);
         });
     }
 
@@ -159,6 +222,7 @@ struct modem_pool::impl {
     net::steady_timer inspector;
     std::function<void(const pool_event&)> listener;
     bool stopping = false;
+    bool probing = false;
 };
 
 bool pool_member::usable() const {

@@ -50,6 +50,8 @@ protected:
         po.reopen_interval = 100ms;
         po.command_timeout = 400ms;
         po.send_timeout = send_timeout;
+        po.scan_patterns = {dir / "ttyUSB*"};
+        po.probe_timeout = 400ms;
         p = std::make_unique<pool::modem_pool>(ioc, cfg, clock, po);
         p->start();
         ASSERT_TRUE(run_until([&] { return all_connected(); }, 10s)) << p->modem_list().dump();
@@ -259,4 +261,56 @@ TEST_F(Pool, StopAnswersQueuedMessages) {
     EXPECT_EQ((*queued)->status, api::send_status::failed);
     EXPECT_NE((*queued)->error.find("shutting down"), std::string::npos);
     EXPECT_EQ(count_text("queued"), 0u);
+}
+
+TEST_F(Pool, ModemIsFoundByImeiWhenItsTtyNameShifts) {
+    // The modem first appears as ttyUSB0, is unplugged, and comes back as ttyUSB3.
+    sim::sim_options o;
+    o.imei = "359848091599999";
+    o.send_delay = 20ms;
+    sims["m1"] = std::make_unique<sim::modem_simulator>(o);
+    auto& modem = *sims["m1"];
+    const auto usb0 = dir / "ttyUSB0", usb3 = dir / "ttyUSB3";
+    std::filesystem::create_symlink(modem.pts_path(), usb0);
+    cfg.state_dir = dir / "state";
+    cfg.general.inspect_modem_interval_s = 1;
+    config::modem_config mc;
+    mc.id = "m1";
+    mc.port = usb0;
+    mc.default_modem = true;
+    cfg.modems.push_back(mc);
+    pool::pool_options po;
+    po.reopen_interval = 100ms;
+    po.command_timeout = 400ms;
+    po.scan_patterns = {dir / "ttyUSB*"};
+    po.probe_timeout = 400ms;
+    std::vector<std::string> events;
+    p = std::make_unique<pool::modem_pool>(ioc, cfg, clock, po);
+    p->on_event([&](const pool::pool_event& e) { events.push_back(e.kind + " " + e.detail); });
+    p->start();
+    ASSERT_TRUE(run_until([&] { return connected("m1"); }, 10s));
+
+    modem.unplug();
+    std::filesystem::remove(usb0);
+    ASSERT_TRUE(run_until([&] { return !connected("m1"); }, 5s));
+    modem.replug();
+    std::filesystem::create_symlink(modem.pts_path(), usb3);
+    ASSERT_TRUE(run_until([&] { return connected("m1"); }, 15s)) << p->modem_list().dump();
+    EXPECT_EQ(p->modem_list()["m1"]["port"], usb3);
+    EXPECT_EQ(send_and_wait("6281211111111", "after the shift").modem_id, "m1");
+    bool told = false;
+    for (const auto& e : events) told |= e.rfind("modem_moved", 0) == 0;
+    EXPECT_TRUE(told) << "the admin UI hears about the move";
+}
+
+TEST_F(Pool, AnotherModemsImeiIsNotTaken) {
+    start({{"a", {}, true}});
+    sim::sim_options o;
+    o.imei = "490154203237518";  // a stranger on a matching port name
+    sim::modem_simulator stranger(o);
+    std::filesystem::create_symlink(stranger.pts_path(), dir / "ttyUSB9");
+    sims["a"]->unplug();
+    ASSERT_TRUE(run_until([&] { return !connected("a"); }, 5s));
+    run_until([] { return false; }, 2500ms);  // two inspector rounds
+    EXPECT_NE(p->modem_list()["a"]["port"], dir / "ttyUSB9");
 }

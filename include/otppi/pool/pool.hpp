@@ -30,11 +30,14 @@ struct pool_options {
     std::chrono::milliseconds reopen_interval{5000};
     std::chrono::milliseconds command_timeout{10000};
     std::chrono::milliseconds send_timeout{60000};
+    // Where a modem whose configured port vanished is looked for, by IMEI.
+    std::vector<std::string> scan_patterns{"/dev/ttyUSB*", "/dev/ttyACM*"};
+    std::chrono::milliseconds probe_timeout{1500};
 };
 
 // What happened in the pool, for the admin UI's live monitor.
 struct pool_event {
-    std::string kind;  // modem_state, sms_sent, sms_failed, incoming_sms, delivery_report
+    std::string kind;  // modem_state, modem_moved, sms_sent, sms_failed, incoming_sms, delivery_report
     std::string modem_id;
     std::string detail;  // never message text; receivers masked
 };
