@@ -126,7 +126,8 @@ void dispatcher::pump() {
             it = queue_.erase(it);
             api::send_result r;
             r.status = dead->tried.empty() ? api::send_status::no_modem : api::send_status::failed;
-            r.error = dead->tried.empty() ? "no modem connected" : "every eligible modem failed to send it";
+            r.error = dead->tried.empty() ? "no modem available: disconnected, out of rotation, or at its daily cap"
+                                          : "every eligible modem failed to send it";
             finish(dead, r);
             break;
         }

@@ -51,8 +51,10 @@ public:
     bool usable() const override;
     bool coming_up() const override {
         auto s = modem_->state();
-        return s == modem::modem_state::opening || s == modem::modem_state::initializing;
+        // A SIM at its per-minute cap frees up within the minute: worth waiting for.
+        return s == modem::modem_state::opening || s == modem::modem_state::initializing || (modem_->ready() && !taken_out && minute_capped());
     }
+    bool minute_capped() const;
     bool idle() const override { return !in_flight_ && !modem_->busy(); }
     void send(const api::outgoing_sms& msg, std::function<void(member_result)> done) override;
 
@@ -225,6 +227,15 @@ struct modem_pool::impl {
     bool probing = false;
 };
 
+bool pool_member::minute_capped() const {
+    const int cap = modem_->config().max_sms_per_minute;
+    if (cap <= 0) return false;
+    const auto now = pool_.clock.now();
+    std::size_t n = 0;
+    for (auto it = minute_window.rbegin(); it != minute_window.rend() && now - *it < std::chrono::minutes(1); ++it) ++n;
+    return n >= static_cast<std::size_t>(cap);
+}
+
 bool pool_member::usable() const {
     if (!modem_->ready() || taken_out || pool_.stopping) return false;
     const auto& c = modem_->config();
@@ -234,7 +245,7 @@ bool pool_member::usable() const {
         for (auto it = w.rbegin(); it != w.rend() && now - *it < span; ++it) ++n;
         return n;
     };
-    if (c.max_sms_per_minute > 0 && count_since(minute_window, std::chrono::minutes(1)) >= static_cast<std::size_t>(c.max_sms_per_minute)) return false;
+    if (minute_capped()) return false;
     if (c.max_sms_per_day > 0 && count_since(day_window, std::chrono::hours(24)) >= static_cast<std::size_t>(c.max_sms_per_day)) return false;
     return true;
 }

@@ -314,3 +314,19 @@ TEST_F(Pool, AnotherModemsImeiIsNotTaken) {
     run_until([] { return false; }, 2500ms);  // two inspector rounds
     EXPECT_NE(p->modem_list()["a"]["port"], dir / "ttyUSB9");
 }
+
+TEST_F(Pool, PerMinuteCapMovesTrafficOnAndMakesTheRestWait) {
+    start({{"capped", {"62871"}}, {"spare", {}, true}});
+    cfg.modems[0].max_sms_per_minute = 2;
+    p->apply_config(cfg);
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(send_and_wait("6287111111111", "c" + std::to_string(i)).modem_id, "capped");
+    // At its cap the cheap SIM is skipped for the next tier...
+    EXPECT_EQ(send_and_wait("6287111111111", "c2").modem_id, "spare");
+    // ...and a message only it may send waits for the minute to free up
+    // instead of failing.
+    auto manual = send("6287111111111", "only capped", 0, "capped");
+    run_until([] { return false; }, 500ms);
+    EXPECT_FALSE(manual->has_value());
+    EXPECT_EQ(p->modem_list()["capped"]["inRotation"], false);
+    EXPECT_EQ(p->modem_list()["capped"]["queueDepth"], 1);
+}
