@@ -103,6 +103,7 @@ struct modem_pool::impl {
         mo.reopen_interval = opts.reopen_interval;
         mo.command_timeout = opts.command_timeout;
         mo.send_timeout = opts.send_timeout;
+        mo.failed_recheck_interval = opts.failed_recheck_interval;
         auto m = std::make_unique<modem::modem>(ioc, mc, mo, clock);
         auto member_ptr = std::make_unique<pool_member>(*this, std::move(m));
         pool_member* raw = member_ptr.get();

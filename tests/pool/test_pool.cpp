@@ -50,6 +50,7 @@ protected:
         po.reopen_interval = 100ms;
         po.command_timeout = 400ms;
         po.send_timeout = send_timeout;
+        po.failed_recheck_interval = 300ms;
         po.scan_patterns = {dir / "ttyUSB*"};
         po.probe_timeout = 400ms;
         p = std::make_unique<pool::modem_pool>(ioc, cfg, clock, po);
@@ -329,4 +330,18 @@ TEST_F(Pool, PerMinuteCapMovesTrafficOnAndMakesTheRestWait) {
     EXPECT_FALSE(manual->has_value());
     EXPECT_EQ(p->modem_list()["capped"]["inRotation"], false);
     EXPECT_EQ(p->modem_list()["capped"]["queueDepth"], 1);
+}
+
+TEST_F(Pool, SimErrorTakesTheModemOutUntilItRecovers) {
+    start({{"flaky", {"62871"}}, {"steady", {}, true}});
+    sims["flaky"]->set_fault(fault::sim_removed);
+    auto r = send_and_wait("6287111111111", "sim trouble");
+    EXPECT_EQ(r.status, api::send_status::sent) << r.error;
+    EXPECT_EQ(r.modem_id, "steady");
+    EXPECT_EQ(p->modem_list()["flaky"]["inRotation"], false);
+    EXPECT_EQ(send_and_wait("6287111111111", "still out").modem_id, "steady");
+    sims["flaky"]->clear_fault();
+    // The driver rechecks the SIM; once it answers, the modem is back.
+    ASSERT_TRUE(run_until([&] { return p->modem_list()["flaky"]["inRotation"] == true; }, 15s)) << p->modem_list()["flaky"].dump();
+    EXPECT_EQ(send_and_wait("6287111111111", "back").modem_id, "flaky");
 }

@@ -30,6 +30,8 @@ struct pool_options {
     std::chrono::milliseconds reopen_interval{5000};
     std::chrono::milliseconds command_timeout{10000};
     std::chrono::milliseconds send_timeout{60000};
+    // How often a modem out of service for its SIM asks again (AT+CPIN?).
+    std::chrono::milliseconds failed_recheck_interval{60000};
     // Where a modem whose configured port vanished is looked for, by IMEI.
     std::vector<std::string> scan_patterns{"/dev/ttyUSB*", "/dev/ttyACM*"};
     std::chrono::milliseconds probe_timeout{1500};
