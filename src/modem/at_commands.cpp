@@ -1,5 +1,7 @@
 #include "otppi/modem/at_commands.hpp"
 
+#include "otppi/modem/gsm7.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -92,45 +94,12 @@ std::vector<field> split_fields(std::string_view s) {
 }
 
 std::optional<std::string> ucs2_hex_to_utf8(std::string_view hex) {
-    if (hex.empty()) return std::string{};
-    if (hex.size() % 4 != 0 || !is_hex(hex)) return std::nullopt;
-    std::vector<std::uint32_t> units;
-    units.reserve(hex.size() / 4);
-    for (std::size_t i = 0; i < hex.size(); i += 4) {
-        std::uint32_t u = 0;
-        for (std::size_t k = 0; k < 4; ++k) u = u * 16 + static_cast<std::uint32_t>(hex_value(hex[i + k]));
-        units.push_back(u);
-    }
-    std::string out;
-    auto put = [&out](std::uint32_t cp) {
-        if (cp < 0x80) {
-            out.push_back(static_cast<char>(cp));
-        } else if (cp < 0x800) {
-            out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-        } else if (cp < 0x10000) {
-            out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-        } else {
-            out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-            out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-            out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-            out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-        }
-    };
-    for (std::size_t i = 0; i < units.size(); ++i) {
-        std::uint32_t u = units[i];
-        if (u >= 0xD800 && u <= 0xDBFF && i + 1 < units.size() && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF) {
-            put(0x10000 + ((u - 0xD800) << 10) + (units[i + 1] - 0xDC00));
-            ++i;
-        } else if (u >= 0xD800 && u <= 0xDFFF) {
-            put(0xFFFD);  // lone surrogate: keep the rest readable
-        } else {
-            put(u);
-        }
-    }
-    return out;
+    // The PDU codec's UCS-2 decoder (surrogate pairs joined, lone ones shown
+    // as U+FFFD) serves USSD text as well.
+    if (hex.size() % 4 != 0) return std::nullopt;
+    auto bytes = from_hex(hex);
+    if (!bytes) return std::nullopt;
+    return ucs2_bytes_to_utf8(*bytes);
 }
 
 std::string swap_nibbles(std::string_view s) {

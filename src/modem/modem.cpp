@@ -1,3 +1,4 @@
+#include "otppi/core/overloaded.hpp"
 #include "otppi/modem/modem.hpp"
 
 #include <openssl/crypto.h>
@@ -61,12 +62,7 @@ std::string_view to_string(send_error_kind k) noexcept {
 
 namespace {
 
-template <class... Ts>
-struct overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
+using core::overloaded;
 
 const vendor_profile* vendor_by_name(std::string_view name) {
     if (name == "simcom") return &simcom_vendor();

@@ -1,3 +1,4 @@
+#include "otppi/core/overloaded.hpp"
 #include "otppi/modem/serial_channel.hpp"
 
 #include <spdlog/spdlog.h>
@@ -109,12 +110,7 @@ std::string loggable_bytes(std::string_view bytes, bool sensitive) {
 }  // namespace detail
 
 namespace {
-template <class... Ts>
-struct overloaded : Ts... {
-    using Ts::operator()...;
-};
-template <class... Ts>
-overloaded(Ts...) -> overloaded<Ts...>;
+using core::overloaded;
 
 bool trace_on() { return spdlog::default_logger_raw()->should_log(spdlog::level::trace); }
 
