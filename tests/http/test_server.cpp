@@ -5,6 +5,7 @@
 #include "support/temp_dir.hpp"
 #include "support/tls_cert.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -60,6 +61,9 @@ protected:
     }
 
     boost::asio::io_context ioc;
+    // A request may wait on a responder with no I/O pending (as a modem send
+    // does); without this the loop could run out of work and return early.
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> keep_running = boost::asio::make_work_guard(ioc);
     std::unique_ptr<http::server> server;
     std::thread io_thread;
     std::uint16_t port = 0;
