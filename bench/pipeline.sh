@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# SMS pipeline throughput and latency against the simulated modems' limit
+# (docs/benchmarks.md).
+#
+#   bench/pipeline.sh
+#
+# Runs build/bench/otppi-bench-pipeline (bench/pipeline.cpp) on the real
+# daemon binary. It starts N simulated SIM800L modems in its own process
+# (ptys, each taking OTPPI_BENCH_SEND_DELAY_MS per SMS), a daemon configured
+# with them (state in a temporary directory, API on 127.0.0.1), and measures:
+#   burst    OTPPI_BENCH_BURST send-sms requests at once: SMS/s until the last
+#            +CMGS, against N / send_delay (16/s for 4 x 250 ms); target 0.95
+#   latency  send_delay 0, OTPPI_BENCH_SAMPLES sequential send-sms: request to
+#            the +CMGS the simulator sends (which bounds request -> AT+CMGS)
+#            and to the HTTP reply; target: median <= 5 ms
+# and checks that every message was sent exactly once.
+#
+# Only loopback traffic and ptys; the request counts are fixed and the run is
+# bounded (the program gives up after OTPPI_BENCH_MAX_S); everything started
+# here is stopped on exit, also on Ctrl-C.
+#
+# Exit: 0 both targets met, 3 a target missed, 1 a lost or duplicated message
+# or a failed set-up.
+#
+# Environment:
+#   OTPPI_BENCH_MODEMS         simulated modems                    (default 4)
+#   OTPPI_BENCH_SEND_DELAY_MS  each modem's time per SMS in the burst (default 250)
+#   OTPPI_BENCH_BURST          send-sms requests in the burst      (default 200)
+#   OTPPI_BENCH_CONNECTIONS    connections for the burst (default: one per request;
+#                              the server takes one request at a time per connection)
+#   OTPPI_BENCH_SAMPLES        sequential requests, latency phase  (default 200)
+#   OTPPI_BENCH_MAX_S          hard limit for the run              (default 110)
+#   OTPPI_BENCH_NO_BUILD=1     use the binaries as they are
+#   OTPPI_BENCH_KEEP=1         keep the temporary directory (config, daemon log, SMS log)
+#   OTPPI_BUILD_DIR            build directory                     (default build)
+#   OTPPI_BENCH_DAEMON         daemon binary to measure (default $OTPPI_BUILD_DIR/otppi),
+#                              e.g. a build of a proposed change, for an A/B run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir="${OTPPI_BUILD_DIR:-build}"
+daemon_bin="${OTPPI_BENCH_DAEMON:-$build_dir/otppi}"
+bench_bin="$build_dir/bench/otppi-bench-pipeline"
+
+die() { echo "bench/pipeline.sh: $*" >&2; exit 1; }
+
+# --- build ------------------------------------------------------------------
+if [[ "${OTPPI_BENCH_NO_BUILD:-0}" != 1 ]]; then
+  if [[ -f "$build_dir/CMakeCache.txt" ]]; then
+    build_log="$(mktemp /tmp/otppi-bench-build.XXXXXX)"
+    cmake --build "$build_dir" -j "$(nproc)" --target otppi otppi-bench-pipeline >"$build_log" 2>&1 ||
+      die "build failed (see $build_log); OTPPI_BENCH_NO_BUILD=1 measures the binaries as they are"
+    rm -f "$build_log"
+  else
+    scripts/build.sh
+  fi
+fi
+[[ -x "$daemon_bin" && -x "$bench_bin" ]] || die "missing $daemon_bin or $bench_bin (run scripts/build.sh)"
+build_type="$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)"
+case "$build_type" in
+  Release | RelWithDebInfo) ;;
+  *) echo "warning: build type is '${build_type:-unknown}': figures from a non-optimised build mean little" >&2 ;;
+esac
+
+# --- processes and cleanup --------------------------------------------------
+tmp="$(mktemp -d /tmp/otppi-bench-pipeline.XXXXXX)"
+bench_pid=""
+cleanup() {
+  # The program stops its daemon on SIGTERM (and the daemon dies with it
+  # through PR_SET_PDEATHSIG should it be killed outright).
+  if [[ -n "$bench_pid" ]] && kill -0 "$bench_pid" 2>/dev/null; then
+    kill -TERM "$bench_pid" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "$bench_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+  fi
+  if [[ "${OTPPI_BENCH_KEEP:-0}" == 1 ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# One descriptor per connection on both sides of the burst.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+echo "otppi SMS pipeline benchmark: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$([[ -z "$(git status --porcelain -- src include 2>/dev/null)" ]] || echo ' +local changes in src/include'), $build_type build"
+echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -r)"
+echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+
+args=("$daemon_bin" --work-dir "$tmp"
+  --modems "${OTPPI_BENCH_MODEMS:-4}"
+  --send-delay-ms "${OTPPI_BENCH_SEND_DELAY_MS:-250}"
+  --burst "${OTPPI_BENCH_BURST:-200}"
+  --samples "${OTPPI_BENCH_SAMPLES:-200}"
+  --max-seconds "${OTPPI_BENCH_MAX_S:-110}")
+[[ -z "${OTPPI_BENCH_CONNECTIONS:-}" ]] || args+=(--connections "$OTPPI_BENCH_CONNECTIONS")
+
+# In the background, so that the INT/TERM trap runs at once and stops it.
+"$bench_bin" "${args[@]}" &
+bench_pid=$!
+status=0
+wait "$bench_pid" || status=$?
+bench_pid=""
+case "$status" in
+  0) ;;
+  3) echo "a target was missed (exit 3)" ;;
+  *) echo "bench/pipeline.sh: otppi-bench-pipeline exited with $status$([[ "${OTPPI_BENCH_KEEP:-0}" == 1 ]] || echo '; OTPPI_BENCH_KEEP=1 keeps the daemon log')" >&2 ;;
+esac
+exit "$status"
