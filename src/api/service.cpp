@@ -154,6 +154,10 @@ std::uint64_t user_key(const std::string& user) {
     return h;
 }
 
+// Replies quote request bytes (a path, a command name cut at 64 bytes) that
+// need not be valid UTF-8; the default dump() would throw out of the handler.
+std::string dump_reply(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 }  // namespace
 
 // One API request waiting for its answer: answers once, then ignores later calls.
@@ -175,7 +179,7 @@ struct service::reply {
         if (!data.is_null()) body["data"] = std::move(data);
         http::response res;
         res.status = http_status(c);
-        res.body = body.dump();
+        res.body = dump_reply(body);
         if (c == code::unauthorized) res.headers.emplace_back("WWW-Authenticate", "Basic realm=\"otppi\", charset=\"UTF-8\"");
         if (c == code::method_not_allowed) res.headers.emplace_back("Allow", "POST, PUT");
         respond(std::move(res));
@@ -305,7 +309,7 @@ void service::dispatch(const std::string& user, const http::request& req, http::
         body["message"] = default_message(code::success);
         r->done = true;
         http::response res;
-        res.body = body.dump();
+        res.body = dump_reply(body);
         return r->respond(std::move(res));
     }
     static const json empty = json::object();

@@ -217,7 +217,9 @@ json to_json(const config& c) {
     return j;
 }
 
-std::string to_json_text(const config& cfg) { return to_json(cfg).dump(2) + "\n"; }
+std::string to_json_text(const config& cfg) {
+    return to_json(cfg).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
 
 std::string save_config_file(const std::string& path, const config& cfg) {
     const std::string text = to_json_text(cfg);

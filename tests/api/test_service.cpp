@@ -527,3 +527,18 @@ TEST_F(Service, ModemListAndUssd) {
     r = call(json{{"command", "request-ussd"}, {"data", {{"modem_id", "nope"}, {"ussd_code", "*888#"}}}}, "/api/ussd");
     EXPECT_EQ(code_of(r.body), "1309");
 }
+
+// Regression: replies quote parts of the request (the path, the command);
+// bytes that are not UTF-8, or a multi-byte character cut at the 64-byte
+// command limit, made the JSON serializer throw out of the handler.
+TEST_F(Service, RepliesQuotingInvalidUtf8DoNotThrow) {
+    auto r = call_raw(otp_request().dump(), std::string("/api/\xff\xfe"));
+    EXPECT_EQ(r.status, 404);
+    EXPECT_EQ(code_of(r.body), "1307");
+    const std::string cmd = std::string(63, 'a') + "\xc3\xa9";  // 'é' straddles byte 64
+    r = call_raw(json{{"command", cmd}, {"data", json::object()}}.dump());
+    EXPECT_EQ(code_of(r.body), "1302");
+    EXPECT_FALSE(r.body.is_discarded());
+    // Still serving.
+    EXPECT_EQ(code_of(call(otp_request()).body), "0000");
+}

@@ -72,6 +72,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     http::request req;
     req.method = size % 2 ? "POST" : "PUT";
     req.target = "/api/otp";
+    std::string_view input(reinterpret_cast<const char*>(data), size);
+    // An input starting with '/' chooses the path too (its first line): reply
+    // messages quote the path, and a non-UTF-8 path once made them throw.
+    if (!input.empty() && input.front() == '/') {
+        const auto nl = input.find('\n');
+        req.target = std::string(input.substr(0, nl));
+        input = nl == std::string_view::npos ? std::string_view() : input.substr(nl + 1);
+        data = reinterpret_cast<const std::uint8_t*>(input.data());
+        size = input.size();
+    }
     req.authorization = "Basic " + auth::base64_encode("app:fuzz-password");
     req.remote_address = "127.0.0.1";
     req.body.assign(reinterpret_cast<const char*>(data), size);
