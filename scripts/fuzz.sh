@@ -2,6 +2,9 @@
 # Builds the libFuzzer targets with clang and runs each for a while.
 #   scripts/fuzz.sh            30 s per target
 #   scripts/fuzz.sh 600        a longer run (see docs/fuzzing.md)
+#   OTPPI_FUZZ_RUNS=20000 scripts/fuzz.sh
+#                              a fixed number of inputs from seed 1: the same
+#                              inputs every time (what CI runs)
 # Seed corpora live in tests/fuzz/corpus/<target>; new inputs go to a scratch
 # copy, crashes to build-fuzz/crashes/.
 set -euo pipefail
@@ -15,8 +18,14 @@ status=0
 for target in at pdu config api; do
   work="build-fuzz/corpus-$target"
   rm -rf "$work" && mkdir -p "$work" && cp tests/fuzz/corpus/"$target"/* "$work"/
-  echo "fuzz: $target for ${seconds}s"
-  if ! build-fuzz/fuzz_"$target" -max_total_time="$seconds" -max_len=4096 -rss_limit_mb=1024 \
+  if [[ -n "${OTPPI_FUZZ_RUNS:-}" ]]; then
+    limit=(-runs="$OTPPI_FUZZ_RUNS" -seed=1)
+    echo "fuzz: $target, $OTPPI_FUZZ_RUNS inputs from seed 1"
+  else
+    limit=(-max_total_time="$seconds")
+    echo "fuzz: $target for ${seconds}s"
+  fi
+  if ! build-fuzz/fuzz_"$target" "${limit[@]}" -max_len=4096 -rss_limit_mb=1024 \
         -artifact_prefix=build-fuzz/crashes/"$target"- -print_final_stats=0 "$work" 2> "build-fuzz/fuzz-$target.log"; then
     echo "fuzz: $target FAILED; see build-fuzz/fuzz-$target.log and build-fuzz/crashes/" >&2
     tail -30 "build-fuzz/fuzz-$target.log" >&2
