@@ -154,6 +154,49 @@ std::uint64_t user_key(const std::string& user) {
     return h;
 }
 
+// A JSON string literal; bytes that are not valid UTF-8 become U+FFFD, as
+// dump_reply() does, so a reply can always be written.
+void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c < 0x80) {
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += static_cast<char>(c);
+            } else if (c < 0x20) {
+                static const char hex[] = "0123456789abcdef";
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+            } else {
+                out += static_cast<char>(c);
+            }
+            ++i;
+            continue;
+        }
+        // Length of a well-formed UTF-8 sequence starting here, or 0.
+        std::size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (len && i + len <= s.size()) {
+            for (std::size_t k = 1; k < len; ++k)
+                if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) len = 0;
+            const auto c1 = len ? static_cast<unsigned char>(s[i + 1]) : 0;
+            // No overlong forms, no surrogates, nothing past U+10FFFF.
+            if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) len = 0;
+        } else {
+            len = 0;
+        }
+        if (len) {
+            out.append(s.substr(i, len));
+            i += len;
+        } else {
+            out += "\xEF\xBF\xBD";
+            ++i;
+        }
+    }
+    out += '"';
+}
+
 // Replies quote request bytes (a path, a command name cut at 64 bytes) that
 // need not be valid UTF-8; the default dump() would throw out of the handler.
 std::string dump_reply(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -172,14 +215,28 @@ struct service::reply {
         if (done) return;
         done = true;
         if (cancel_wait) cancel_wait();
-        json body;
-        if (!command.empty()) body["command"] = command;
-        body["response_code"] = code_string(c);
-        body["message"] = message.empty() ? std::string(default_message(c)) : message;
-        if (!data.is_null()) body["data"] = std::move(data);
+        // The envelope is written straight into the body (in OTP-Pi's key
+        // order); building it as a JSON tree first was the largest cost of a
+        // cached verify-otp after parsing.
         http::response res;
         res.status = http_status(c);
-        res.body = dump_reply(body);
+        std::string& out = res.body;
+        out.reserve(160);
+        out += '{';
+        if (!command.empty()) {
+            out += "\"command\":";
+            append_json_string(out, command);
+            out += ',';
+        }
+        out += "\"response_code\":\"";
+        out += code_string(c);
+        out += "\",\"message\":";
+        append_json_string(out, message.empty() ? default_message(c) : std::string_view(message));
+        if (!data.is_null()) {
+            out += ",\"data\":";
+            out += dump_reply(data);
+        }
+        out += '}';
         if (c == code::unauthorized) res.headers.emplace_back("WWW-Authenticate", "Basic realm=\"otppi\", charset=\"UTF-8\"");
         if (c == code::method_not_allowed) res.headers.emplace_back("Allow", "POST, PUT");
         respond(std::move(res));
@@ -276,7 +333,7 @@ void service::handle(http::request req, http::responder respond) {
     auto request = std::make_shared<http::request>(std::move(req));
     auth_.check(request->authorization, request->remote_address, [this, r, request](auth_result result, std::string user) {
         switch (result) {
-        case auth_result::ok: return dispatch(user, *request, std::move(r->respond));
+        case auth_result::ok: return dispatch(user, *request, r);
         case auth_result::throttled: ++counters_.auth_failures; return r->send(code::too_many_failures);
         case auth_result::busy: return r->send(code::queue_full, nullptr, "server busy verifying credentials, try again");
         case auth_result::malformed:
@@ -291,9 +348,7 @@ void service::handle(http::request req, http::responder respond) {
     });
 }
 
-void service::dispatch(const std::string& user, const http::request& req, http::responder respond) {
-    auto r = std::make_shared<reply>();
-    r->respond = std::move(respond);
+void service::dispatch(const std::string& user, const http::request& req, const reply_ptr& r) {
     json doc = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) return r->send(code::malformed_request, nullptr, "body is not valid JSON");
     if (!doc.is_object()) return r->send(code::malformed_request, nullptr, "body must be a JSON object {\"command\": ..., \"data\": {...}}");

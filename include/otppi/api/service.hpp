@@ -71,7 +71,7 @@ private:
     struct idem_entry;
     using reply_ptr = std::shared_ptr<reply>;
 
-    void dispatch(const std::string& user, const http::request& req, http::responder respond);
+    void dispatch(const std::string& user, const http::request& req, const reply_ptr& r);
     void cmd_request_otp(const reply_ptr& r, const nlohmann::json& data, const std::string& user);
     void cmd_verify_otp(const reply_ptr& r, const nlohmann::json& data);
     void cmd_check_otp(const reply_ptr& r, const nlohmann::json& data);
