@@ -165,6 +165,7 @@ struct modem::impl : std::enable_shared_from_this<impl> {
     };
     struct send_op;
     struct ussd_op;
+    struct yes_no_op;
     struct simple_op;
     struct imei_op;
     struct voice_op;
@@ -1139,14 +1140,35 @@ struct modem::impl::ussd_op final : operation {
     }
 };
 
+// An operation answered as (ok, error), exactly once, then ended.
+struct modem::impl::yes_no_op : operation {
+    std::function<void(bool, std::string)> done;
+    bool answered = false;
+
+    void finish(impl& m, bool ok, std::string error) {
+        answer(m, ok, std::move(error));
+        m.complete_op();
+    }
+
+    void answer(impl& m, bool ok, std::string error) {
+        if (answered) return;
+        answered = true;
+        on_answer();
+        m.post_user([done = std::move(done), ok, error = std::move(error)] { done(ok, error); });
+    }
+
+    void answer_error(impl& m, std::string why, send_error_kind) override { answer(m, false, std::move(why)); }
+
+protected:
+    virtual void on_answer() {}
+};
+
 // One command, answered as (ok, error): AT+CLCK.
-struct modem::impl::simple_op final : operation {
+struct modem::impl::simple_op final : yes_no_op {
     const char* op_name = "command";
     std::optional<at_command> cmd;
     std::string invalid;  // set: refuse before sending
     std::function<std::string(const at_result&)> explain;
-    std::function<void(bool, std::string)> done;
-    bool answered = false;
 
     const char* name() const override { return op_name; }
 
@@ -1164,24 +1186,10 @@ struct modem::impl::simple_op final : operation {
         if (!ok) finish(m, false, "modem command queue refused the request");
     }
 
-    void finish(impl& m, bool ok, std::string error) {
-        answer(m, ok, std::move(error));
-        m.complete_op();
-    }
-
-    void answer(impl& m, bool ok, std::string error) {
-        if (answered) return;
-        answered = true;
-        m.post_user([done = std::move(done), ok, error = std::move(error)] { done(ok, error); });
-    }
-
-    void answer_error(impl& m, std::string why, send_error_kind) override { answer(m, false, std::move(why)); }
 };
 
-struct modem::impl::imei_op final : operation {
+struct modem::impl::imei_op final : yes_no_op {
     std::string imei;
-    std::function<void(bool, std::string)> done;
-    bool answered = false;
 
     const char* name() const override { return "imei"; }
 
@@ -1212,32 +1220,18 @@ struct modem::impl::imei_op final : operation {
         if (!ok) finish(m, false, "modem command queue refused the request");
     }
 
-    void finish(impl& m, bool ok, std::string error) {
-        answer(m, ok, std::move(error));
-        m.complete_op();
-    }
-
-    void answer(impl& m, bool ok, std::string error) {
-        if (answered) return;
-        answered = true;
-        m.post_user([done = std::move(done), ok, error = std::move(error)] { done(ok, error); });
-    }
-
-    void answer_error(impl& m, std::string why, send_error_kind) override { answer(m, false, std::move(why)); }
 };
 
 // ATD<number>; -> wait until the call is up -> AT+CTTS -> wait for "+CTTS: 0"
 // -> ATH. Every phase has a deadline; the call is always hung up.
-struct modem::impl::voice_op final : operation {
+struct modem::impl::voice_op final : yes_no_op {
     enum class phase { dialing, connecting, speaking, settling, hanging_up };
 
     std::string number;  // as dialled ("+62...")
     otp::secure_string text;
-    std::function<void(bool, std::string)> done;
     phase ph = phase::dialing;
     bool clcc_works = true;
     bool call_seen = false;
-    bool answered = false;
     std::chrono::steady_clock::time_point dialed_at{};
 
     const char* name() const override { return "voice"; }
@@ -1391,18 +1385,12 @@ struct modem::impl::voice_op final : operation {
             spdlog::info("modem {}: voice OTP to {} read out", m.id(), masked(number));
         else
             spdlog::warn("modem {}: voice OTP to {} failed: {}", m.id(), masked(number), error);
-        answer(m, ok, std::move(error));
-        m.complete_op();
+        yes_no_op::finish(m, ok, std::move(error));
     }
 
-    void answer(impl& m, bool ok, std::string error) {
-        if (answered) return;
-        answered = true;
-        text.clear();
-        m.post_user([done = std::move(done), ok, error = std::move(error)] { done(ok, error); });
-    }
-
-    void answer_error(impl& m, std::string why, send_error_kind) override { answer(m, false, std::move(why)); }
+private:
+    // The readout holds the OTP: wiped once the caller has its answer.
+    void on_answer() override { text.clear(); }
 };
 
 // ------------------------------------------------------------- impl::impl
