@@ -506,19 +506,30 @@ void modem_device::run_line(std::string raw, sim_clock::time_point now) {
     execute(std::string(line.substr(2)), now);
 }
 
-void modem_device::end_pdu(bool cancel, sim_clock::time_point now) {
+std::optional<std::string> modem_device::end_message_input(bool cancel) {
     mode_ = input_mode::command;
-    std::string hex = std::exchange(body_, {});
+    std::string body = std::exchange(body_, {});
     if (cancel) {
-        // SIM800 confirms an abandoned message with OK.
-        ok();
-        return flush_held_urcs();
+        ok();  // SIM800 confirms an abandoned message with OK.
+        flush_held_urcs();
+        return std::nullopt;
     }
-    if (fault_ == fault::silent) return flush_held_urcs();
+    if (fault_ == fault::silent) {
+        flush_held_urcs();
+        return std::nullopt;
+    }
     if (fault_ == fault::silent_after_prompt) {
         consume_fault();
-        return flush_held_urcs();
+        flush_held_urcs();
+        return std::nullopt;
     }
+    return body;
+}
+
+void modem_device::end_pdu(bool cancel, sim_clock::time_point now) {
+    auto body = end_message_input(cancel);
+    if (!body) return;
+    const std::string& hex = *body;
     std::optional<m::decoded_pdu> pdu;
     if (hex.size() <= max_pdu_hex && hex.size() % 2 == 0) pdu = m::decode_pdu(hex, true);
     if (!pdu || pdu->type() != m::pdu_type::submit || pdu->tpdu_length != cmgs_length_ || pdu->trailing_octets != 0) {
@@ -532,17 +543,9 @@ void modem_device::end_pdu(bool cancel, sim_clock::time_point now) {
 }
 
 void modem_device::end_text(bool cancel, sim_clock::time_point now) {
-    mode_ = input_mode::command;
-    std::string text = std::exchange(body_, {});
-    if (cancel) {
-        ok();
-        return flush_held_urcs();
-    }
-    if (fault_ == fault::silent) return flush_held_urcs();
-    if (fault_ == fault::silent_after_prompt) {
-        consume_fault();
-        return flush_held_urcs();
-    }
+    auto body = end_message_input(cancel);
+    if (!body) return;
+    std::string text = std::move(*body);
     if (cscs_ == "UCS2") {
         auto decoded = m::detail::ucs2_hex_to_utf8(text);
         if (!decoded) {

@@ -176,6 +176,9 @@ private:
     // input
     void feed_byte(char c, sim_clock::time_point now);
     void run_line(std::string line, sim_clock::time_point now);
+    // Ends message entry (Ctrl-Z, or ESC when `cancel`): the body, or nullopt
+    // when it was cancelled or a fault swallows it (answered here).
+    std::optional<std::string> end_message_input(bool cancel);
     void end_pdu(bool cancel, sim_clock::time_point now);
     void end_text(bool cancel, sim_clock::time_point now);
 
