@@ -4,6 +4,7 @@
 #include "otppi/auth/user_store.hpp"
 #include "otppi/core/files.hpp"
 #include "otppi/core/log.hpp"
+#include "otppi/core/scheduler.hpp"
 #include "otppi/core/systemd.hpp"
 #include "otppi/http/server.hpp"
 #include "otppi/pool/pool.hpp"
@@ -122,13 +123,7 @@ std::string app::impl::start() {
         [this](std::function<void()> fn) { net::post(hash_pool, std::move(fn)); },
         post,
         [this](std::function<void()> fn) { net::post(file_pool, std::move(fn)); },
-        [this](std::chrono::milliseconds after, std::function<void()> fn) -> std::function<void()> {
-            auto timer = std::make_shared<net::steady_timer>(ioc, after);
-            timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
-                if (!ec) fn();
-            });
-            return [timer] { timer->cancel(); };
-        },
+        make_scheduler(ioc),
         users,
         *modems,
     };

@@ -1,6 +1,7 @@
 #include "otppi/pool/pool.hpp"
 
 #include "otppi/core/log.hpp"
+#include "otppi/core/scheduler.hpp"
 #include "otppi/modem/modem.hpp"
 #include "otppi/pool/dispatcher.hpp"
 #include "otppi/pool/port_probe.hpp"
@@ -79,19 +80,9 @@ struct modem_pool::impl {
         : ioc(io), cfg(c), clock(clk), opts(std::move(o)), routing(route_modems(c), static_cast<std::size_t>(c.sms.recipient_prefix_length)),
           log(c.state_dir + "/sms-log", c.sms.log_retention_days, c.sms.log_enabled,
               opts.file_io ? opts.file_io : [](std::function<void()> fn) { fn(); }),
-          dispatch(clock, [this](std::function<void()> fn) { net::post(ioc, std::move(fn)); }, make_schedule(),
+          dispatch(clock, [this](std::function<void()> fn) { net::post(ioc, std::move(fn)); }, core::make_scheduler(io),
                    static_cast<std::size_t>(c.sms.queue_limit)),
           inspector(io) {}
-
-    dispatcher::schedule_fn make_schedule() {
-        return [this](std::chrono::milliseconds after, std::function<void()> fn) -> std::function<void()> {
-            auto timer = std::make_shared<net::steady_timer>(ioc, after);
-            timer->async_wait([timer, fn = std::move(fn)](const boost::system::error_code& ec) {
-                if (!ec) fn();
-            });
-            return [timer] { timer->cancel(); };
-        };
-    }
 
     void emit(pool_event e) {
         if (listener) listener(e);

@@ -11,6 +11,7 @@
 #include "otppi/api/sms_gateway.hpp"
 #include "otppi/config/config.hpp"
 #include "otppi/core/clock.hpp"
+#include "otppi/core/scheduler.hpp"
 #include "otppi/http/server.hpp"
 
 #include <chrono>
@@ -28,8 +29,7 @@ class sliding_window_throttle;
 namespace otppi::api {
 
 using executor_fn = std::function<void(std::function<void()>)>;
-// Runs fn after a delay on the io thread; returns a function that cancels it.
-using schedule_fn = std::function<std::function<void()>(std::chrono::milliseconds, std::function<void()>)>;
+using schedule_fn = core::schedule_fn;
 
 struct service_deps {
     const core::Clock& clock;

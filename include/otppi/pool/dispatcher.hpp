@@ -23,6 +23,7 @@
 
 #include "otppi/api/sms_gateway.hpp"
 #include "otppi/core/clock.hpp"
+#include "otppi/core/scheduler.hpp"
 
 #include <cstdint>
 #include <deque>
@@ -64,8 +65,7 @@ class dispatcher {
 public:
     using tiers_t = std::vector<std::vector<std::string>>;
     using post_fn = std::function<void(std::function<void()>)>;
-    // Runs fn after a delay on the owner's thread; returns a cancel function.
-    using schedule_fn = std::function<std::function<void()>(std::chrono::milliseconds, std::function<void()>)>;
+    using schedule_fn = core::schedule_fn;
 
     dispatcher(const core::Clock& clock, post_fn post, schedule_fn schedule, std::size_t max_queue);
     ~dispatcher();
