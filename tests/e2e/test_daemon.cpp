@@ -1,5 +1,6 @@
 // The real otppi binary: CLI, start-up, sd_notify, the API over loopback,
 // reload and shutdown. Nothing is mocked here.
+#include "otppi/auth/password.hpp"
 #include "otppi/config/config.hpp"
 #include "support/process.hpp"
 #include "support/raw_client.hpp"
@@ -20,25 +21,7 @@ namespace {
 
 const std::string binary = OTPPI_BINARY;
 
-std::string basic(const std::string& user_pass) {
-    static const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < user_pass.size(); i += 3) {
-        unsigned v = (static_cast<unsigned char>(user_pass[i]) << 16) | (static_cast<unsigned char>(user_pass[i + 1]) << 8) |
-                     static_cast<unsigned char>(user_pass[i + 2]);
-        out += {a[v >> 18], a[(v >> 12) & 63], a[(v >> 6) & 63], a[v & 63]};
-    }
-    if (i < user_pass.size()) {
-        unsigned v = static_cast<unsigned char>(user_pass[i]) << 16;
-        if (i + 1 < user_pass.size()) v |= static_cast<unsigned char>(user_pass[i + 1]) << 8;
-        out += a[v >> 18];
-        out += a[(v >> 12) & 63];
-        out += i + 1 < user_pass.size() ? a[(v >> 6) & 63] : '=';
-        out += '=';
-    }
-    return "Authorization: Basic " + out + "\r\n";
-}
+std::string basic(const std::string& user_pass) { return "Authorization: Basic " + auth::base64_encode(user_pass) + "\r\n"; }
 
 class Daemon : public ::testing::Test {
 protected:
