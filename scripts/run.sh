@@ -12,8 +12,9 @@ run="$PWD/.run"
 mkdir -p "$run/state"
 chmod 700 "$run"
 config="$run/otppi.json"
-# The default config, with its state directory moved into .run/.
-sed -e "s|\"/var/lib/otppi\"|\"$run/state\"|" config/otppi.json > "$config"
+# The default config, with its state directory moved into .run/ and the admin
+# UI served from this checkout's web/.
+sed -e "s|\"/var/lib/otppi\"|\"$run/state\"|" -e "s|\"admin\": {|\"admin\": {\"web_root\": \"$PWD/web\", |" config/otppi.json > "$config"
 
 # Without modem hardware, the project's modem simulator stands in for every
 # configured port that does not exist.
@@ -40,4 +41,5 @@ if [[ ! -f "$run/api-credentials" ]]; then
   echo "run: created API user 'demo'; its credentials are in .run/api-credentials"
 fi
 echo "run: starting otppi on the default config; try the README's curl from another terminal"
+echo "run: admin UI at http://localhost:8888/ (the first visit creates the administrator)"
 build/otppi --config "$config"

@@ -676,4 +676,14 @@ void service::cmd_ussd(const reply_ptr& r, const json& data) {
     });
 }
 
+void service::set_blocked(const std::string& msisdn, bool block, std::function<void(bool changed, std::string error)> done) {
+    const bool changed = block ? blocks_.add(msisdn) : blocks_.remove(msisdn);
+    if (!changed) return deps_.post([done = std::move(done)] { done(false, {}); });
+    spdlog::info("admin: {} {}", block ? "blocked" : "unblocked", core::mask_msisdn(msisdn));
+    deps_.file_io([this, text = blocks_.serialize(), path = blocks_.path(), done = std::move(done)]() mutable {
+        auto err = core::atomic_write_file(path, text, 0640);
+        deps_.post([err = std::move(err), done = std::move(done)] { done(true, err); });
+    });
+}
+
 }  // namespace otppi::api

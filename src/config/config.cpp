@@ -55,6 +55,8 @@ config extract(const json& doc) {
     c.api.user_rate_limit_per_minute = api["user_rate_limit_per_minute"];
     c.api.auth_failures_per_minute = api["auth_failures_per_minute"];
     const auto& admin = doc["admin"];
+    c.admin.enabled = admin["enabled"];
+    c.admin.web_root = admin["web_root"];
     c.admin.bind = admin["bind"];
     c.admin.port = admin["port"];
     c.admin.https = admin["https"];
@@ -194,7 +196,7 @@ json to_json(const config& c) {
     api["reply_wait_s"] = c.api.reply_wait_s;
     api["user_rate_limit_per_minute"] = c.api.user_rate_limit_per_minute;
     api["auth_failures_per_minute"] = c.api.auth_failures_per_minute;
-    j["admin"] = {{"bind", c.admin.bind}, {"port", c.admin.port}, {"https", c.admin.https},
+    j["admin"] = {{"enabled", c.admin.enabled}, {"web_root", c.admin.web_root}, {"bind", c.admin.bind}, {"port", c.admin.port}, {"https", c.admin.https},
                   {"cert_file", c.admin.cert_file}, {"key_file", c.admin.key_file},
                   {"session_idle_s", c.admin.session_idle_s}, {"session_absolute_s", c.admin.session_absolute_s}};
     j["general"] = {{"inspect_modem_interval_s", c.general.inspect_modem_interval_s},

@@ -1,5 +1,6 @@
 #include "otppi/core/app.hpp"
 
+#include "otppi/admin/service.hpp"
 #include "otppi/api/service.hpp"
 #include "otppi/auth/user_store.hpp"
 #include "otppi/core/files.hpp"
@@ -17,7 +18,11 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 #include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
 
 namespace otppi::core {
 
@@ -61,6 +66,28 @@ http::limits limits_from(const config::api_config& api) {
     return lim;
 }
 
+http::limits admin_limits() {
+    http::limits lim;
+    lim.max_connections = 256;  // a few browsers, not the API's traffic
+    return lim;
+}
+
+// Resident memory of this process, from /proc (0 where unavailable).
+std::int64_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    long pages = 0, resident = 0;
+    if (!(statm >> pages >> resident)) return 0;
+    return static_cast<std::int64_t>(resident) * ::sysconf(_SC_PAGESIZE);
+}
+
+// The SoC temperature on a Raspberry Pi (and most ARM boards); null elsewhere.
+nlohmann::json cpu_temperature() {
+    std::ifstream in("/sys/class/thermal/thermal_zone0/temp");
+    long milli = 0;
+    if (!(in >> milli)) return nullptr;
+    return static_cast<double>(milli / 100) / 10.0;
+}
+
 }  // namespace
 
 struct app::impl {
@@ -86,6 +113,11 @@ struct app::impl {
     std::shared_ptr<net::ssl::context> tls;
     std::unique_ptr<http::server> http_server;
     std::unique_ptr<http::server> https_server;
+    std::unique_ptr<admin::service> admin;
+    std::shared_ptr<net::ssl::context> admin_tls;
+    std::unique_ptr<http::server> admin_server;
+    std::int64_t started_unix = 0;
+    config::config file_cfg;  // as last read from or written to the config file
     bool stopping = false;
     int exit_code = 0;
     std::int64_t users_mtime = 0;
@@ -93,6 +125,9 @@ struct app::impl {
     std::string start();
     void shutdown(const char* why);
     void reload();
+    void apply(config::config next);
+    std::string start_admin();
+    nlohmann::json process_status() const;
     void arm_stop_signals();
     void arm_hup();
     void arm_watchdog(std::chrono::microseconds interval);
@@ -104,6 +139,8 @@ struct app::impl {
 };
 
 std::string app::impl::start() {
+    started_unix = clock.unix_seconds();
+    file_cfg = cfg;
     if (auto err = ensure_directory(cfg.state_dir, 0750); !err.empty()) return err;
     if (auto err = users.load(); !err.empty()) return err;
     users_mtime = file_mtime(users.path());
@@ -149,6 +186,7 @@ std::string app::impl::start() {
         spdlog::info("REST API listening on https://{}:{}", cfg.api.https.bind, https_port);
     }
     if (!http_server && !https_server) spdlog::warn("api.http and api.https are both disabled: the REST API is off");
+    if (auto err = start_admin(); !err.empty()) return err;
     modems->start();
 
     arm_stop_signals();
@@ -221,6 +259,20 @@ void app::impl::reload() {
         next.api.https.cert_file != cfg.api.https.cert_file || next.api.https.key_file != cfg.api.https.key_file ||
         next.state_dir != cfg.state_dir || next.admin.port != cfg.admin.port || next.admin.bind != cfg.admin.bind)
         spdlog::warn("reload: listener, TLS or state_dir changes take effect after a restart");
+    file_cfg = next;
+    apply(std::move(next));
+    if (auto err = users.load(); !err.empty()) spdlog::error("reload: cannot read users: {}", err);
+    users_mtime = file_mtime(users.path());
+    api->users_changed();
+    if (admin)
+        if (auto err = admin->load_assets(); !err.empty()) spdlog::error("reload: admin UI files not reloaded: {}", err);
+    spdlog::info("reload: configuration applied from {}", opts.config_path);
+    systemd::notify_ready("serving (reloaded)");
+}
+
+// Applies a validated configuration (from SIGHUP or the admin UI). Listener
+// addresses and the state directory are bound at start-up and kept.
+void app::impl::apply(config::config next) {
     next.api.http = cfg.api.http;
     next.api.https = cfg.api.https;
     next.state_dir = cfg.state_dir;
@@ -232,11 +284,83 @@ void app::impl::reload() {
     if (https_server) https_server->set_limits(limits_from(cfg.api));
     api->apply_config(cfg);
     modems->apply_config(cfg);
-    if (auto err = users.load(); !err.empty()) spdlog::error("reload: cannot read users: {}", err);
-    users_mtime = file_mtime(users.path());
-    api->users_changed();
-    spdlog::info("reload: configuration applied from {}", opts.config_path);
-    systemd::notify_ready("serving (reloaded)");
+    if (admin) admin->apply_config(cfg);
+}
+
+std::string app::impl::start_admin() {
+    if (!cfg.admin.enabled) {
+        spdlog::info("admin UI disabled (admin.enabled is false)");
+        return {};
+    }
+    admin::admin_deps deps{
+        clock,
+        [this](std::function<void()> fn) { net::post(hash_pool, std::move(fn)); },
+        [this](std::function<void()> fn) { net::post(ioc, std::move(fn)); },
+        [this](std::function<void()> fn) { net::post(file_pool, std::move(fn)); },
+        make_scheduler(ioc),
+        users,
+        *api,
+        *modems,
+        [this]() -> const config::config& { return file_cfg; },
+        [this]() -> const config::config& { return cfg; },
+        [this](config::config next, std::function<void(std::vector<std::string>)> done) {
+            // Written by the file executor, applied back on the io thread.
+            net::post(file_pool, [this, next = std::move(next), done = std::move(done)]() mutable {
+                auto err = config::save_config_file(opts.config_path, next);
+                net::post(ioc, [this, err, next = std::move(next), done = std::move(done)]() mutable {
+                    if (!err.empty()) {
+                        spdlog::error("admin: config not saved: {}", err);
+                        std::vector<std::string> errors;
+                        std::size_t pos = 0;
+                        while (pos < err.size()) {
+                            auto end = err.find('\n', pos);
+                            if (end == std::string::npos) end = err.size();
+                            errors.push_back(err.substr(pos, end - pos));
+                            pos = end + 1;
+                        }
+                        return done(errors);
+                    }
+                    file_cfg = next;
+                    apply(std::move(next));
+                    spdlog::info("admin: configuration saved to {} and applied", opts.config_path);
+                    done({});
+                });
+            });
+        },
+        [this] { return process_status(); },
+    };
+    admin = std::make_unique<admin::service>(std::move(deps));
+    // Without its files the UI cannot show, but the gateway and the admin
+    // JSON API still work: say so loudly rather than refuse to start.
+    if (auto err = admin->load_assets(); !err.empty()) spdlog::error("admin UI: {} (set admin.web_root to the installed web/ folder)", err);
+    modems->on_event([this](const pool::pool_event& ev) {
+        if (admin) admin->on_pool_event(ev);
+    });
+    if (cfg.admin.https) {
+        std::string err;
+        admin_tls = http::make_tls_context(cfg.admin.cert_file, cfg.admin.key_file, err);
+        if (!admin_tls) return "admin: " + err;
+    }
+    admin_server = std::make_unique<http::server>(
+        ioc, [this](http::request req, http::responder respond) { admin->handle(std::move(req), std::move(respond)); }, admin_limits(), admin_tls.get());
+    if (auto err = admin_server->listen(cfg.admin.bind, cfg.admin.port); !err.empty()) return "admin: " + err;
+    spdlog::info("admin UI on {}://{}:{}", cfg.admin.https ? "https" : "http", cfg.admin.bind, admin_server->port());
+    return {};
+}
+
+nlohmann::json app::impl::process_status() const {
+    const auto now = clock.unix_seconds();
+    double load[3] = {0, 0, 0};
+    if (::getloadavg(load, 3) != 3) load[0] = load[1] = load[2] = 0;
+    std::size_t connections = 0;
+    if (http_server) connections += http_server->stats().open;
+    if (https_server) connections += https_server->stats().open;
+    return {{"uptime_s", now - started_unix},
+            {"started_unix", started_unix},
+            {"memory_rss_bytes", resident_bytes()},
+            {"cpu_temperature_c", cpu_temperature()},
+            {"load_average", {load[0], load[1], load[2]}},
+            {"http_connections", connections}};
 }
 
 void app::impl::shutdown(const char* why) {
@@ -258,6 +382,9 @@ void app::impl::shutdown(const char* why) {
     ++*pending;  // modems
     if (http_server) ++*pending;
     if (https_server) ++*pending;
+    if (admin_server) ++*pending;
+    if (admin) admin->stop();
+    if (admin_server) admin_server->stop(finished);
     if (http_server) http_server->stop(finished);
     if (https_server) https_server->stop(finished);
     modems->stop(finished);

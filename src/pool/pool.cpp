@@ -314,7 +314,10 @@ modem_pool::~modem_pool() {
 }
 
 void modem_pool::start() {
-    for (auto& [id, m] : impl_->members) m->device().start();
+    // An inactive modem is configured but left closed (OTP-Pi's "active"
+    // switch): its port stays free until the admin connects it.
+    for (auto& [id, m] : impl_->members)
+        if (m->device().config().active) m->device().start();
     impl_->log.prune(impl_->clock.unix_seconds());
     impl_->inspect();
 }
@@ -340,12 +343,26 @@ void modem_pool::apply_config(const config::config& cfg) {
     s.log.configure(cfg.sms.log_retention_days, cfg.sms.log_enabled);
     for (const auto& mc : cfg.modems) {
         auto it = s.members.find(mc.id);
-        if (it != s.members.end()) {
-            it->second->device().apply_config(mc);
-        } else {
+        if (it == s.members.end()) {
             s.add_modem(mc);
-            s.members[mc.id]->device().start();
+            if (mc.active && !s.stopping) s.members[mc.id]->device().start();
+            continue;
         }
+        auto& dev = it->second->device();
+        const bool was_active = dev.config().active;
+        if (was_active && !mc.active) {
+            // Disconnect: close the port gracefully, keep a fresh closed modem
+            // in its place so that it stays listed and can be connected again.
+            s.dispatch.remove_member(it->first);
+            auto holder = std::make_shared<std::unique_ptr<pool_member>>(std::move(it->second));
+            s.members.erase(it);
+            (*holder)->device().stop([holder] {});
+            s.add_modem(mc);
+            s.emit({"modem_state", mc.id, "disabled"});
+            continue;
+        }
+        dev.apply_config(mc);
+        if (!was_active && mc.active && dev.state() == modem::modem_state::disabled && !s.stopping) dev.start();
     }
     // Modems removed from the config: out of the dispatcher now, closed gracefully.
     for (auto it = s.members.begin(); it != s.members.end();) {

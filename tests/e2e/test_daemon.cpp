@@ -31,6 +31,7 @@ protected:
                               "modems": [{"id": "m1", "name": "SIM800L", "port": "/dev/otppi-test-no-such-tty"}]})");
         cfg["state_dir"] = dir / "state";
         cfg["api"]["http"]["port"] = port;
+        cfg["admin"] = {{"bind", "127.0.0.1"}, {"port", test::free_port()}, {"web_root", std::string(OTPPI_SOURCE_DIR) + "/web"}};
         write_config();
     }
     void write_config() {

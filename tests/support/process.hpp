@@ -160,6 +160,8 @@ public:
         return true;
     }
     const std::string& received() const { return received_; }
+    // Forget what came so far (before a restart waits for READY=1 again).
+    void clear() { received_.clear(); }
 
 private:
     std::string path_;

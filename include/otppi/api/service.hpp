@@ -64,6 +64,11 @@ public:
 
     const service_counters& counters() const { return counters_; }
     block_list& blocks() { return blocks_; }
+    // Adds or removes a normalised receiver and persists the list before
+    // `done` (on the io thread): changed=false when it already was so;
+    // a non-empty error when the file could not be written (the change stays
+    // in memory).
+    void set_blocked(const std::string& msisdn, bool block, std::function<void(bool changed, std::string error)> done);
     std::size_t live_otps() const;
 
 private:

@@ -47,6 +47,8 @@ struct api_config {
 };
 
 struct admin_config {
+    bool enabled = true;
+    std::string web_root = "/usr/share/otppi/web";  // the UI's files (web/ of the repository)
     std::string bind = "0.0.0.0";
     std::uint16_t port = 8888;
     bool https = false;

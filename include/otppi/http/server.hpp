@@ -46,9 +46,26 @@ struct request {
     std::string remote_address;
     bool tls = false;
     bool keep_alive = true;
+    std::string host;               // Host header, for same-origin checks
+    std::string if_none_match;      // for cached static files
+    bool websocket_upgrade = false;  // a WebSocket handshake (GET with Upgrade: websocket)
 
     // Target without the query string.
     std::string path() const { return target.substr(0, target.find('?')); }
+};
+
+// A WebSocket the server accepted (the admin UI's live monitor). Server to
+// client text frames only: what the client sends is read and dropped (pings
+// and close are answered by the server). A client that does not keep up
+// (more than 256 frames waiting) is disconnected rather than buffered.
+// All calls on the io_context's thread.
+class websocket {
+public:
+    virtual ~websocket() = default;
+    virtual void send(std::string text) = 0;
+    virtual void close() = 0;
+    // Called once when the connection is gone (either side closed it).
+    virtual void on_close(std::function<void()> cb) = 0;
 };
 
 struct response {
@@ -57,6 +74,10 @@ struct response {
     std::string content_type = "application/json";
     std::vector<std::pair<std::string, std::string>> headers;
     bool close = false;
+    // Set on the answer to a request with websocket_upgrade: the server
+    // completes the handshake instead of writing this response, then hands
+    // over the socket. Ignored for other requests.
+    std::function<void(std::shared_ptr<websocket>)> accept_websocket;
 };
 
 using responder = std::function<void(response)>;

@@ -1,0 +1,407 @@
+#include "service_impl.hpp"
+
+#include "otppi/api/service.hpp"
+#include "otppi/core/files.hpp"
+#include "otppi/pool/pool.hpp"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+
+namespace otppi::admin {
+
+namespace {
+
+// What the browser may load: only our own files, no inline script or style,
+// no framing. 'self' covers same-origin WebSockets in current browsers.
+constexpr const char* content_security_policy =
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+constexpr auto monitor_interval = std::chrono::seconds(2);
+constexpr std::size_t max_monitors = 32;
+
+std::vector<std::pair<std::string, std::string>> security_headers() {
+    return {{"Content-Security-Policy", content_security_policy},
+            {"X-Content-Type-Options", "nosniff"},
+            {"X-Frame-Options", "DENY"},
+            {"Referrer-Policy", "no-referrer"},
+            {"Cross-Origin-Opener-Policy", "same-origin"}};
+}
+
+std::string cookie_value(const std::string& header, const std::string& name) {
+    std::size_t pos = 0;
+    while (pos < header.size()) {
+        auto end = header.find(';', pos);
+        if (end == std::string::npos) end = header.size();
+        auto part = header.substr(pos, end - pos);
+        auto first = part.find_first_not_of(' ');
+        if (first != std::string::npos) part.erase(0, first);
+        if (part.size() > name.size() && part.compare(0, name.size(), name) == 0 && part[name.size()] == '=') return part.substr(name.size() + 1);
+        pos = end + 1;
+    }
+    return {};
+}
+
+std::string percent_decode(const std::string& s, bool& ok) {
+    std::string out;
+    ok = true;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out += s[i];
+            continue;
+        }
+        auto hexval = [](char ch) { return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1; };
+        if (i + 2 >= s.size() || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+            ok = false;
+            return {};
+        }
+        out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        i += 2;
+    }
+    return out;
+}
+
+bool iequals(const std::string& a, const std::string& b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
+}
+
+// A request from a page of ours carries our own origin (browsers add Origin
+// to every POST, PUT, DELETE and WebSocket handshake). None at all is a
+// script, which still needs the session's CSRF token.
+bool origin_allowed(const http::request& req, bool required) {
+    if (req.origin.empty()) return !required;
+    if (req.host.empty()) return false;
+    return iequals(req.origin, std::string(req.tls ? "https://" : "http://") + req.host);
+}
+
+bool tokens_equal(const std::string& a, const std::string& b) {
+    return a.size() == b.size() && !a.empty() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+service::impl::impl(admin_deps d)
+    : deps(std::move(d)),
+      sessions(deps.clock, std::chrono::seconds(deps.current_config().admin.session_idle_s), std::chrono::seconds(deps.current_config().admin.session_absolute_s)),
+      // Ten wrong passwords per address in five minutes, then 429: slow
+      // enough against guessing, loose enough for a person who mistypes.
+      login_failures(10, std::chrono::minutes(5), deps.clock.now()) {}
+
+service::service(admin_deps deps) : impl_(std::make_unique<impl>(std::move(deps))) {
+    // Today's counts survive a restart: count them from today's SMS log.
+    auto& s = *impl_;
+    const auto path = s.cfg().state_dir + "/sms-log/" + s.today() + ".csv";
+    s.deps.file_io([&s, path, day = s.today(), post = s.deps.post] {
+        auto text = core::read_file(path, nullptr, 64 * 1024 * 1024);
+        if (!text) return;
+        std::uint64_t sent = 0, failed = 0;
+        std::size_t pos = 0;
+        while (pos < text->size()) {
+            auto end = text->find('\n', pos);
+            if (end == std::string::npos) end = text->size();
+            std::string_view line(text->data() + pos, end - pos);
+            if (line.find(",\"sent\",") != std::string_view::npos)
+                ++sent;
+            else if (!line.empty())
+                ++failed;
+            pos = end + 1;
+        }
+        post([&s, day, sent, failed] {
+            auto& c = s.day_counts[day];
+            c.first += sent;
+            c.second += failed;
+        });
+    });
+}
+
+service::~service() = default;
+
+std::string service::load_assets() {
+    auto err = impl_->assets.load(impl_->cfg().admin.web_root);
+    if (impl_->assets.size() == 0) impl_->assets_error = err;
+    if (err.empty()) spdlog::info("admin UI: {} files from {}", impl_->assets.size(), impl_->cfg().admin.web_root);
+    return err;
+}
+
+void service::apply_config(const config::config& cfg) {
+    impl_->sessions.set_timeouts(std::chrono::seconds(cfg.admin.session_idle_s), std::chrono::seconds(cfg.admin.session_absolute_s));
+}
+
+void service::stop() {
+    auto& s = *impl_;
+    s.stopped = true;
+    if (s.cancel_tick) s.cancel_tick();
+    auto monitors = std::move(s.monitors);
+    s.monitors.clear();
+    for (auto& m : monitors) m->close();
+}
+
+std::string service::impl::today() const {
+    const std::time_t t = static_cast<std::time_t>(deps.clock.unix_seconds());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[16];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return buf;
+}
+
+void service::on_pool_event(const pool::pool_event& ev) {
+    auto& s = *impl_;
+    if (ev.kind == "sms_sent" || ev.kind == "sms_failed") {
+        auto& c = s.day_counts[s.today()];
+        ++(ev.kind == "sms_sent" ? c.first : c.second);
+        while (s.day_counts.size() > 2) s.day_counts.erase(s.day_counts.begin());
+    }
+    if (s.monitors.empty()) return;
+    json frame = {{"type", "event"}, {"time", s.deps.clock.unix_seconds()}, {"kind", ev.kind}, {"modem_id", ev.modem_id}, {"detail", ev.detail}};
+    s.broadcast(frame.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
+void service::impl::broadcast(const std::string& text) {
+    for (auto& m : std::vector<std::shared_ptr<http::websocket>>(monitors)) m->send(text);
+}
+
+void service::impl::tick() {
+    cancel_tick = nullptr;
+    if (stopped || monitors.empty()) return;
+    const auto now = deps.clock.unix_seconds();
+    broadcast(json({{"type", "status"}, {"time", now}, {"status", status_json()}}).dump(-1, ' ', false, json::error_handler_t::replace));
+    broadcast(json({{"type", "modems"}, {"time", now}, {"modems", modems_json()}}).dump(-1, ' ', false, json::error_handler_t::replace));
+    cancel_tick = deps.schedule(std::chrono::duration_cast<std::chrono::milliseconds>(monitor_interval), [this] { tick(); });
+}
+
+void service::impl::reply(const call_ptr& c, int status, const json& body, std::vector<std::pair<std::string, std::string>> extra) {
+    if (!c->respond) return;
+    http::response res;
+    res.status = status;
+    res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    res.headers = security_headers();
+    res.headers.emplace_back("Cache-Control", "no-store");
+    for (auto& h : extra) res.headers.push_back(std::move(h));
+    auto respond = std::move(c->respond);
+    c->respond = nullptr;
+    respond(std::move(res));
+}
+
+void service::impl::fail(const call_ptr& c, int status, const std::string& message, const std::vector<std::string>& errors) {
+    json body = {{"error", message}};
+    if (!errors.empty()) body["errors"] = errors;
+    reply(c, status, body);
+}
+
+std::string service::impl::cookie_for(const std::string& id, bool tls) const {
+    return "otppi_session=" + id + "; Path=/; HttpOnly; SameSite=Strict" + (tls ? "; Secure" : "");
+}
+
+admin_session* service::impl::session_of(const call_ptr& c) { return sessions.find(c->session_id); }
+
+void service::handle(http::request req, http::responder respond) {
+    auto& s = *impl_;
+    auto c = std::make_shared<call>();
+    c->tls = req.tls;
+    c->session_id = cookie_value(req.cookie, "otppi_session");
+    c->respond = std::move(respond);
+    c->req = std::move(req);
+    const auto path = c->req.path();
+    const auto& method = c->req.method;
+
+    if (path == "/admin/ws") {
+        auto* sess = s.session_of(c);
+        if (!c->req.websocket_upgrade) return s.fail(c, 400, "This address is the live monitor's WebSocket.");
+        if (!origin_allowed(c->req, true)) return s.fail(c, 403, "The monitor can only be opened from this device's own pages.");
+        if (!sess || !sess->logged_in()) return s.fail(c, 401, "Please log in first.");
+        if (s.monitors.size() >= max_monitors) return s.fail(c, 503, "Too many monitor windows are open.");
+        http::response res;
+        res.accept_websocket = [&s](std::shared_ptr<http::websocket> ws) {
+            if (s.stopped) return ws->close();
+            s.monitors.push_back(ws);
+            std::weak_ptr<http::websocket> weak = ws;
+            ws->on_close([&s, weak] {
+                auto gone = weak.lock();
+                s.monitors.erase(std::remove_if(s.monitors.begin(), s.monitors.end(), [&](const auto& m) { return !gone || m == gone; }), s.monitors.end());
+            });
+            const auto now = s.deps.clock.unix_seconds();
+            ws->send(json({{"type", "status"}, {"time", now}, {"status", s.status_json()}}).dump(-1, ' ', false, json::error_handler_t::replace));
+            ws->send(json({{"type", "modems"}, {"time", now}, {"modems", s.modems_json()}}).dump(-1, ' ', false, json::error_handler_t::replace));
+            if (!s.cancel_tick) s.cancel_tick = s.deps.schedule(std::chrono::duration_cast<std::chrono::milliseconds>(monitor_interval), [&s] { s.tick(); });
+        };
+        auto r = std::move(c->respond);
+        return r(std::move(res));
+    }
+
+    if (path.rfind("/admin/api/", 0) != 0) {
+        // Static files: GET only.
+        if (method != "GET" && method != "HEAD") return s.fail(c, 405, "Only GET is allowed here.");
+        if (s.assets.size() == 0) return s.fail(c, 503, "The admin UI's files are not installed: " + s.assets_error);
+        const auto* a = s.assets.find(path);
+        if (!a) return s.fail(c, 404, "There is no page at " + path.substr(0, 200) + ".");
+        http::response res;
+        res.content_type = a->content_type;
+        res.headers = security_headers();
+        res.headers.emplace_back("Cache-Control", "no-cache");
+        res.headers.emplace_back("ETag", a->etag);
+        if (c->req.if_none_match == a->etag)
+            res.status = 304;
+        else if (method == "GET")
+            res.body = a->body;
+        auto r = std::move(c->respond);
+        return r(std::move(res));
+    }
+
+    // JSON API.
+    std::string rest = path.substr(std::string("/admin/api/").size());
+    std::size_t pos = 0;
+    while (pos <= rest.size()) {
+        auto end = rest.find('/', pos);
+        if (end == std::string::npos) end = rest.size();
+        bool ok = true;
+        c->segments.push_back(percent_decode(rest.substr(pos, end - pos), ok));
+        if (!ok) return s.fail(c, 400, "The address has a broken %-escape.");
+        pos = end + 1;
+    }
+    const bool changes = method != "GET" && method != "HEAD";
+    if (changes) {
+        if (!origin_allowed(c->req, false)) return s.fail(c, 403, "Refused: the request came from another site.");
+        auto* sess = s.session_of(c);
+        if (!sess) return s.fail(c, 401, "Your session has expired. Please reload the page and log in again.");
+        if (!tokens_equal(c->req.csrf_token, sess->csrf_token))
+            return s.fail(c, 403, "Refused: the security token (CSRF) is missing or out of date. Reload the page and try again.");
+        if (!c->req.body.empty()) {
+            c->body = json::parse(c->req.body, nullptr, false);
+            if (c->body.is_discarded() || !c->body.is_object()) return s.fail(c, 400, "The request body must be a JSON object.");
+        }
+        if (c->body.is_null()) c->body = json::object();
+    }
+    const auto& first = c->segments.front();
+    // Reachable without a login.
+    if (first == "session" && c->segments.size() == 1) return method == "GET" ? s.get_session(c) : s.fail(c, 405, "Use GET.");
+    if (first == "setup" && c->segments.size() == 1) return method == "POST" ? s.setup(c) : s.fail(c, 405, "Use POST.");
+    if (first == "login" && c->segments.size() == 1) return method == "POST" ? s.login(c) : s.fail(c, 405, "Use POST.");
+
+    auto* sess = s.session_of(c);
+    if (!sess || !sess->logged_in()) return s.fail(c, 401, "Please log in.");
+    s.route(c);
+}
+
+void service::impl::route(const call_ptr& c) {
+    const auto& first = c->segments.front();
+    const auto& method = c->req.method;
+    const auto n = c->segments.size();
+    if (first == "logout" && n == 1 && method == "POST") return logout(c);
+    if (first == "password" && n == 1 && method == "POST") return change_password(c);
+    if (first == "status" && n == 1 && method == "GET") return reply(c, 200, status_json());
+    if (first == "modems") return n == 1 ? modems(c) : modem_action(c);
+    if (first == "sms" && n == 1 && method == "POST") return send_sms(c);
+    if (first == "inbox") return inbox(c);
+    if (first == "ussd") return ussd(c);
+    if (first == "blocklist") return blocklist(c);
+    if (first == "api-users") return users(c, false);
+    if (first == "admins") return users(c, true);
+    if (first == "settings" && n == 1) return settings(c);
+    if (first == "sms-log" && n == 1 && method == "GET") return sms_log(c);
+    fail(c, 404, "Unknown admin API call: " + method + " /admin/api/" + first.substr(0, 64));
+}
+
+json service::impl::status_json() {
+    json st = deps.process_status ? deps.process_status() : json::object();
+    const auto& config = cfg();
+    st["device_name"] = config.device_name;
+    st["version"] = OTPPI_VERSION;
+    auto list = deps.pool.modem_list();
+    int ready = 0, queue = 0;
+    for (const auto& [id, m] : list.items()) {
+        if (m.value("connected", false)) ++ready;
+        queue += m.value("queueDepth", 0);
+    }
+    st["modems_total"] = config.modems.size();
+    st["modems_ready"] = ready;
+    st["queue_length"] = queue;
+    st["otp_live"] = deps.api.live_otps();
+    auto it = day_counts.find(today());
+    st["sms_sent_today"] = it == day_counts.end() ? 0 : it->second.first;
+    st["sms_failed_today"] = it == day_counts.end() ? 0 : it->second.second;
+    return st;
+}
+
+json service::impl::modems_json() {
+    json out = json::array();
+    auto list = deps.pool.modem_list();
+    for (const auto& mc : cfg().modems) {
+        json m = {{"id", mc.id},
+                  {"name", mc.name},
+                  {"port", mc.port},
+                  {"baud_rate", mc.baud_rate},
+                  {"active", mc.active},
+                  {"default_modem", mc.default_modem},
+                  {"send_sms_from_api", mc.send_sms_from_api},
+                  {"recipient_prefix", mc.recipient_prefix},
+                  {"vendor", mc.vendor},
+                  {"max_sms_per_minute", mc.max_sms_per_minute},
+                  {"max_sms_per_day", mc.max_sms_per_day},
+                  {"sim_pin_set", !mc.sim_pin.empty()}};
+        auto it = list.find(mc.id);
+        if (it != list.end()) {
+            const auto& l = *it;
+            m["connected"] = l.value("connected", false);
+            m["state"] = l.value("state", "");
+            m["imei"] = l.value("imei", "");
+            m["imsi"] = l.value("imsi", "");
+            m["iccid"] = l.value("iccid", "");
+            m["manufacturer"] = l.value("manufacturer", "");
+            m["model"] = l.value("model", "");
+            m["operator"] = l.value("copsOperator", "");
+            m["sms_center"] = l.value("smsCenter", "");
+            m["signal_dbm"] = l.value("signalDbm", 0);
+            m["in_rotation"] = l.value("inRotation", false);
+            m["queue_depth"] = l.value("queueDepth", 0);
+            for (const char* k : {"sent", "failed", "retried", "timeouts", "reopens"}) m[k] = l.value(k, 0);
+            m["last_error"] = l.value("lastError", "");
+        } else {
+            m["connected"] = false;
+            m["state"] = "disabled";
+        }
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
+void service::impl::change_config(const call_ptr& c, std::function<std::string(json& doc)> edit, std::function<void(const config::config&)> after) {
+    config_queue.push_back([this, c, edit = std::move(edit), after = std::move(after)] {
+        json doc = config::to_json(cfg());
+        auto refusal = edit(doc);
+        if (!refusal.empty()) {
+            config_busy = false;
+            fail(c, std::stoi(refusal.substr(0, 3)), refusal.substr(4));
+            return next_config_change();
+        }
+        auto loaded = config::parse_config(doc.dump());
+        if (!loaded.ok()) {
+            config_busy = false;
+            auto n = loaded.errors.size();
+            fail(c, 400, "Not saved: " + std::to_string(n) + (n == 1 ? " problem." : " problems."), loaded.errors);
+            return next_config_change();
+        }
+        deps.change_config(std::move(*loaded.cfg), [this, c, after](std::vector<std::string> errors) {
+            config_busy = false;
+            if (!errors.empty())
+                fail(c, 500, "The configuration could not be saved: " + errors.front(), errors);
+            else
+                after(cfg());
+            next_config_change();
+        });
+    });
+    if (!config_busy) next_config_change();
+}
+
+void service::impl::next_config_change() {
+    if (config_busy || config_queue.empty()) return;
+    config_busy = true;
+    auto job = std::move(config_queue.front());
+    config_queue.pop_front();
+    job();
+}
+
+}  // namespace otppi::admin

@@ -1,0 +1,90 @@
+// Internal to src/admin: the state shared by the request framework
+// (service.cpp: sessions, CSRF, assets, monitor) and the JSON API handlers
+// (handlers.cpp).
+#pragma once
+
+#include "otppi/admin/assets.hpp"
+#include "otppi/admin/service.hpp"
+#include "otppi/admin/session_store.hpp"
+#include "otppi/otp/throttle.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace otppi::admin {
+
+using nlohmann::json;
+
+// One API call on its way through the handlers.
+struct call {
+    http::request req;
+    http::responder respond;
+    std::vector<std::string> segments;  // path after /admin/api/, split on '/', percent-decoded
+    std::string session_id;             // the cookie's id; may be rotated by login
+    json body;                          // the parsed JSON body (an object), or null
+    bool tls = false;
+};
+using call_ptr = std::shared_ptr<call>;
+
+struct service::impl {
+    explicit impl(admin_deps d);
+
+    admin_deps deps;
+    asset_store assets;
+    std::string assets_error;  // why the UI's files could not be loaded
+    session_store sessions;
+    otp::sliding_window_throttle login_failures;
+    std::vector<std::shared_ptr<http::websocket>> monitors;
+    std::function<void()> cancel_tick;
+    bool stopped = false;
+    // Config changes wait here so that each starts from the previous result.
+    std::deque<std::function<void()>> config_queue;
+    bool config_busy = false;
+    // SMS sent and failed per UTC day, from pool events (seeded from the SMS
+    // log at start).
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> day_counts;
+
+    const config::config& cfg() const { return deps.current_config(); }
+
+    // ---- framework (service.cpp)
+    void route(const call_ptr& c);
+    void reply(const call_ptr& c, int status, const json& body, std::vector<std::pair<std::string, std::string>> extra = {});
+    void fail(const call_ptr& c, int status, const std::string& message, const std::vector<std::string>& errors = {});
+    admin_session* session_of(const call_ptr& c);
+    std::string cookie_for(const std::string& id, bool tls) const;
+    json status_json();
+    json modems_json();
+    void broadcast(const std::string& text);
+    void tick();
+    std::string today() const;
+
+    // Runs `edit` on the JSON form of the current config, validates the
+    // result with the config schema, then saves and applies it. `edit` returns
+    // an empty string, or "404 ..." / "409 ..." to refuse with that status.
+    void change_config(const call_ptr& c, std::function<std::string(json& doc)> edit, std::function<void(const config::config&)> after);
+    void next_config_change();
+    void save_users(std::function<void(std::string error)> done);
+
+    // ---- handlers (handlers.cpp)
+    void get_session(const call_ptr& c);
+    void setup(const call_ptr& c);
+    void login(const call_ptr& c);
+    void logout(const call_ptr& c);
+    void change_password(const call_ptr& c);
+    void modems(const call_ptr& c);
+    void modem_action(const call_ptr& c);
+    void send_sms(const call_ptr& c);
+    void inbox(const call_ptr& c);
+    void ussd(const call_ptr& c);
+    void blocklist(const call_ptr& c);
+    void users(const call_ptr& c, bool admins);
+    void settings(const call_ptr& c);
+    void sms_log(const call_ptr& c);
+};
+
+}  // namespace otppi::admin
