@@ -84,6 +84,7 @@ function showAuthPage(render, message) {
   render(root, {
     session,
     message,
+    restart: (text) => start(text),
     done: (answer) => {
       applySession(answer);
       if (answer.user) session.user = answer.user;

@@ -19,7 +19,7 @@ function authFrame(session, title, intro, form) {
   );
 }
 
-export function renderSetup(root, { session, message, done }) {
+export function renderSetup(root, { session, message, done, restart }) {
   const name = field({ id: 'setup-username', name: 'username', label: 'User name', autocomplete: 'username', required: true, help: NAME_HELP, autocapitalize: 'none', spellcheck: 'false' });
   const pw = field({ id: 'setup-password', name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', required: true, help: PASSWORD_HELP });
   const pw2 = field({ id: 'setup-password2', name: 'password2', label: 'Repeat the password', type: 'password', autocomplete: 'new-password', required: true });
@@ -29,7 +29,14 @@ export function renderSetup(root, { session, message, done }) {
     checkName(name.input, problems);
     checkPassword(pw.input, problems, pw2.input);
     if (problems.length) return showLocalErrors(form, problems);
-    const answer = await post('/setup', { username: name.input.value, password: pw.input.value }, { handle401: false });
+    let answer;
+    try {
+      answer = await post('/setup', { username: name.input.value, password: pw.input.value }, { handle401: false });
+    } catch (e) {
+      // Someone else finished the setup in the meantime: log in instead.
+      if (e.status === 409) return restart('An administrator exists already. Please log in.');
+      throw e;
+    }
     // The setup answer may or may not carry the new token; the session endpoint always does.
     const fresh = answer.csrf_token ? answer : await get('/session', { handle401: false });
     done({ ...fresh, user: answer.user || fresh.user || name.input.value });

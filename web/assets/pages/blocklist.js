@@ -12,7 +12,7 @@ export default {
     const msisdn = field({ id: 'blocklist-msisdn', name: 'msisdn', label: 'Phone number', type: 'tel', inputmode: 'tel', autocomplete: 'off', required: true, help: 'Any form: 0812…, 62812… or +62812…; it is stored in international form.' });
     const form = h('form', { class: 'stack narrow', testid: 'blocklist-form' }, formStatus('blocklist-form-status'), msisdn.el, h('div', { class: 'actions' }, submitButton('Block', { testid: 'blocklist-add' })));
 
-    const filter = field({ id: 'blocklist-filter', name: 'filter', label: 'Find a number', type: 'search', inputmode: 'numeric', autocomplete: 'off' });
+    const filter = field({ id: 'blocklist-filter', name: 'filter', label: 'Find a number', type: 'search', inputmode: 'numeric', autocomplete: 'off', class: 'narrow' });
     const status = h('p', { class: 'form-status form-status-error', role: 'alert', hidden: true, testid: 'blocklist-error' });
     const { table: tbl, tbody } = table('blocklist-table', 'Blocked numbers', ['Number', 'Actions'], 'responsive');
     const count = h('p', { class: 'muted', testid: 'blocklist-count', 'aria-live': 'polite' });

@@ -57,7 +57,7 @@ export default {
     const serverLine = h('p', { class: 'muted', testid: 'status-server' });
     const statusError = h('p', { class: 'form-status form-status-error', role: 'alert', hidden: true });
 
-    const { table: modemTable, tbody } = table('modem-status-table', 'Modems', ['Modem', 'State', 'Signal', 'Operator', 'Queue', 'Sent', 'Failed', 'Last error']);
+    const { table: modemTable, tbody } = table('modem-status-table', 'Modems', ['Modem', 'State', 'Signal', 'Operator', 'Queue', 'Sent', 'Failed', 'Last error'], 'responsive');
     const noModems = h('p', { class: 'muted', hidden: true, testid: 'modem-status-empty' }, 'No modems are configured. ', h('a', { href: '#/modems/new' }, 'Add a modem'), '.');
 
     const feed = h('ol', { class: 'events', testid: 'event-feed', 'aria-label': 'Recent events' });
@@ -91,7 +91,7 @@ export default {
           h(
             'tr',
             { testid: 'modem-status-row', 'data-modem-id': m.id },
-            td('Modem', h('strong', null, m.id), m.name ? h('span', { class: 'muted' }, ` ${m.name}`) : null, m.default_modem ? badge('default', 'info') : null),
+            td('Modem', h('strong', null, m.id), m.name ? h('span', { class: 'muted' }, ` ${m.name}`) : null, m.default_modem ? [' ', badge('default', 'info')] : null),
             td('State', modemStateBadge(m)),
             td('Signal', signalText(m.signal_dbm)),
             td('Operator', m.operator || '–'),

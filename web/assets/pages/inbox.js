@@ -10,6 +10,9 @@ function preview(text) {
   return oneLine.length > 80 ? `${oneLine.slice(0, 79)}…` : oneLine;
 }
 
+// Alphanumeric senders ("TELKOMSEL") cannot receive an answer.
+const canReply = (m) => /^\+?\d{3,20}$/.test(String(m.from || ''));
+
 export default {
   id: 'inbox',
   title: 'Inbox',
@@ -72,7 +75,7 @@ export default {
         h(
           'div',
           { class: 'actions' },
-          button('Reply', { class: 'btn-primary', testid: 'inbox-message-reply', onclick: () => reply(m) }),
+          canReply(m) ? button('Reply', { class: 'btn-primary', testid: 'inbox-message-reply', onclick: () => reply(m) }) : h('span', { class: 'muted' }, 'This sender is a name, not a number: no reply possible.'),
           button('Mark as unread', {
             testid: 'inbox-mark-unread',
             onclick: async () => {
@@ -121,7 +124,7 @@ export default {
               'div',
               { class: 'row-actions' },
               button('Open', { class: 'btn-small', testid: 'inbox-open', 'aria-label': `Open the message from ${m.from}`, onclick: () => open(m) }),
-              button('Reply', { class: 'btn-small', testid: 'inbox-reply', 'aria-label': `Reply to ${m.from}`, onclick: () => reply(m) }),
+              canReply(m) ? button('Reply', { class: 'btn-small', testid: 'inbox-reply', 'aria-label': `Reply to ${m.from}`, onclick: () => reply(m) }) : null,
               button('Delete', { class: 'btn-small btn-danger', testid: 'inbox-delete', 'aria-label': `Delete the message from ${m.from}`, onclick: () => remove(m) }),
             ),
           ),

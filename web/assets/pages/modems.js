@@ -1,7 +1,7 @@
 // Modems: the list (live from the monitor), connect/disconnect, remove, and the add/edit form.
 // Routes: #/modems, #/modems/new, #/modems/edit/<id>.
 
-import { h, clear, fmtNumber, table, tableWrap, td, badge, pageHeader } from '../dom.js';
+import { h, append, clear, fmtNumber, table, tableWrap, td, badge, pageHeader } from '../dom.js';
 import { get, post, put, del, seg, describeError, loadModems } from '../api.js';
 import { field, checkbox, fieldset, formStatus, submitButton, button, onSubmit, showLocalErrors, showStatus, confirmDialog, notify } from '../forms.js';
 import { modemStateBadge, signalText } from './modem-format.js';
@@ -23,27 +23,40 @@ const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 const COLUMNS = [
   {
     label: 'Modem',
-    sig: (m) => [m.id, m.name, m.default_modem, m.manufacturer, m.model].join('|'),
+    sig: (m) => [m.id, m.name, m.default_modem, m.manufacturer, m.model, m.port, m.baud_rate].join('|'),
     cell: (m) => [
       h('strong', null, m.id),
       m.name ? h('span', { class: 'muted' }, ` ${m.name}`) : null,
-      m.default_modem ? badge('default', 'info') : null,
+      m.default_modem ? [' ', badge('default', 'info')] : null,
       m.manufacturer || m.model ? h('span', { class: 'sub' }, [m.manufacturer, m.model].filter(Boolean).join(' ')) : null,
+      h('span', { class: 'sub' }, h('code', null, m.port || '–'), ` · ${m.baud_rate || '?'} baud`),
     ],
   },
-  { label: 'Port', sig: (m) => `${m.port}|${m.baud_rate}`, cell: (m) => [h('code', null, m.port || '–'), h('span', { class: 'sub' }, `${m.baud_rate || '?'} baud`)] },
-  { label: 'State', sig: (m) => [m.active, m.connected, m.state, m.in_rotation, m.last_error].join('|'), cell: (m) => [modemStateBadge(m), m.active && m.connected && m.in_rotation === false ? badge('out of rotation', 'warn') : null, m.last_error ? h('span', { class: 'sub error-text' }, m.last_error) : null] },
-  { label: 'IMEI', sig: (m) => `${m.imei}|${m.iccid}|${m.imsi}`, cell: (m) => [h('span', { testid: 'modem-imei' }, m.imei || '–'), m.iccid ? h('span', { class: 'sub' }, `ICCID ${m.iccid}`) : null] },
-  { label: 'Signal', sig: (m) => `${m.signal_dbm}|${m.operator}`, cell: (m) => [signalText(m.signal_dbm), m.operator ? h('span', { class: 'sub' }, m.operator) : null] },
+  {
+    label: 'State',
+    sig: (m) => [m.active, m.connected, m.state, m.in_rotation, m.last_error].join('|'),
+    cell: (m) => [
+      modemStateBadge(m),
+      m.active && m.connected && m.in_rotation === false ? badge('out of rotation', 'warn') : null,
+      m.last_error ? h('span', { class: 'sub error-text' }, m.last_error) : null,
+    ],
+  },
+  {
+    label: 'SIM and network',
+    sig: (m) => [m.imei, m.iccid, m.operator, m.signal_dbm].join('|'),
+    cell: (m) => [
+      h('span', { class: 'sub' }, 'IMEI ', h('span', { testid: 'modem-imei' }, m.imei || '–')),
+      m.iccid ? h('span', { class: 'sub' }, `ICCID ${m.iccid}`) : null,
+      h('span', { class: 'sub' }, `${m.operator || 'no operator'} · ${signalText(m.signal_dbm)}`),
+    ],
+  },
   {
     label: 'Counters',
     sig: (m) => [m.queue_depth, m.sent, m.failed, m.retried, m.timeouts, m.reopens].join('|'),
-    cell: (m) =>
-      h(
-        'span',
-        { class: 'counters' },
-        `sent ${fmtNumber(m.sent)} · failed ${fmtNumber(m.failed)} · retried ${fmtNumber(m.retried)} · timeouts ${fmtNumber(m.timeouts)} · reopens ${fmtNumber(m.reopens)} · queue ${fmtNumber(m.queue_depth)}`,
-      ),
+    cell: (m) => [
+      h('span', { class: 'counters' }, `${fmtNumber(m.sent)} sent · ${fmtNumber(m.failed)} failed`),
+      h('span', { class: 'sub counters' }, `queue ${fmtNumber(m.queue_depth)} · retried ${fmtNumber(m.retried)} · timeouts ${fmtNumber(m.timeouts)} · reopens ${fmtNumber(m.reopens)}`),
+    ],
   },
   {
     label: 'Routing',
@@ -125,7 +138,7 @@ function renderList(container, ctx) {
         const sig = c.sig(m);
         if (row.cells[i].sig === sig) return;
         row.cells[i].sig = sig;
-        clear(row.cells[i].td.firstElementChild).append(...[c.cell(m, actions)].flat().filter(Boolean));
+        append(clear(row.cells[i].td.firstElementChild), [c.cell(m, actions)]);
       });
     }
   }

@@ -17,6 +17,7 @@ const SECTIONS = [
     legend: 'General',
     fields: [
       ['device_name', 'Device name', 'text', { help: 'Shown in the header and the page title.' }],
+      ['state_dir', 'State directory', 'text', { help: 'Users, OTP key, block list, inbox and SMS log live here. Applies after a restart.' }],
       ['general.inspect_modem_interval_s', 'Device inspector interval (s)', 'int', { min: 0, max: 3600, help: 'How often serial ports are scanned for modems; 0 = off.' }],
       ['general.shutdown_grace_s', 'Shutdown grace (s)', 'int', { min: 1, max: 300, help: 'How long work in flight may take when the daemon stops.' }],
       ['general.log_level', 'Log level', 'select', { options: LOG_LEVELS }],
@@ -207,7 +208,7 @@ export default {
           els.push(
             h(
               'div',
-              { class: 'field' },
+              { class: 'field field-wide' },
               h('h3', null, 'SMS templates per language'),
               h('p', { class: 'help' }, 'Used when a request-otp has no message: looked up by its language, then “en”, then “Your OTP is %s”. Write %% for a literal %.'),
               templateRows,
