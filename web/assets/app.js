@@ -186,6 +186,7 @@ function showShell() {
   nav.addEventListener('click', (ev) => {
     if (ev.target.closest('a')) setMenu(false);
   });
+  document.addEventListener('keydown', onEscape);
   clear(root).append(skip, header, h('div', { class: 'layout' }, nav, main));
   shell = { main, nav, menuButton };
   live.start();
@@ -200,6 +201,12 @@ function showShell() {
   }
 }
 
+function onEscape(ev) {
+  if (ev.key !== 'Escape' || !shell || shell.menuButton.getAttribute('aria-expanded') !== 'true') return;
+  setMenu(false);
+  shell.menuButton.focus();
+}
+
 function setMenu(open) {
   if (!shell) return;
   shell.menuButton.setAttribute('aria-expanded', open ? 'true' : 'false');
@@ -209,6 +216,7 @@ function setMenu(open) {
 function teardownShell() {
   runCleanups();
   window.removeEventListener('hashchange', route);
+  document.removeEventListener('keydown', onEscape);
   shell = null;
 }
 

@@ -24,10 +24,11 @@ function modemIdsOf(days) {
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** Stacked columns: one per day, a segment per modem for sent, failed (all modems) on top. */
-export function chart(days, modemIds) {
-  const W = 720;
-  const H = 300;
-  const m = { l: 48, r: 12, t: 16, b: 44 };
+export function chart(days, modemIds, width = 720) {
+  // Drawn at the box's real width (not scaled down), so the 12px labels stay readable on phones.
+  const W = Math.max(300, Math.min(1100, Math.round(width)));
+  const H = W < 500 ? 240 : 300;
+  const m = { l: 44, r: 8, t: 16, b: 40 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const totals = days.map((d) => modemIds.reduce((acc, id) => acc + num(d.modems?.[id]?.sent) + num(d.modems?.[id]?.failed), 0));
@@ -53,7 +54,7 @@ export function chart(days, modemIds) {
       s('text', { class: 'axis', x: m.l - 6, y: y(v) + 4, 'text-anchor': 'end' }, fmtNumber(v)),
     );
   }
-  const labelEvery = Math.ceil(days.length / 10);
+  const labelEvery = Math.ceil(days.length / Math.max(3, Math.floor(pw / 56)));
   days.forEach((d, i) => {
     const x = m.l + i * band + (band - barW) / 2;
     let acc = 0;
@@ -91,7 +92,7 @@ function legend(modemIds) {
 export default {
   id: 'report',
   title: 'SMS report',
-  render(container) {
+  render(container, ctx) {
     const days = field({
       id: 'report-days',
       name: 'days',
@@ -104,7 +105,7 @@ export default {
     const chartBox = h('div', { class: 'chart-box', testid: 'report-chart-box' });
     const summary = h('div', { class: 'report-summary', testid: 'report-summary' });
     const perDay = h('details', { class: 'details' }, h('summary', null, 'Show the numbers as a table'));
-    const { table: etbl, tbody: ebody } = table('report-entries', 'Newest log entries', ['Time', 'Modem', 'Receiver', 'Kind', 'Parts', 'Status', 'Error'], 'responsive');
+    const { table: etbl, tbody: ebody } = table('report-entries', 'Newest log entries', ['Time', 'Modem', 'Receiver', 'Kind', 'Parts', 'Status', 'Error']);
     const entriesEmpty = h('p', { class: 'muted', hidden: true }, 'No log entries.');
 
     container.append(
@@ -115,7 +116,29 @@ export default {
       h('section', { 'aria-labelledby': 'rp-log' }, h('h2', { id: 'rp-log' }, 'Newest entries'), tableWrap(etbl, 'Newest log entries'), entriesEmpty),
     );
 
+    let lastDays = [];
+    let drawnWidth = 0;
+    const chartWidth = () => Math.max(300, chartBox.clientWidth - 24); // minus the box's padding
+
+    function drawChart() {
+      const ids = modemIdsOf(lastDays);
+      clear(chartBox);
+      drawnWidth = chartWidth();
+      if (!lastDays.length || !ids.length) {
+        chartBox.append(h('p', { class: 'muted', testid: 'report-chart-empty' }, 'No SMS in this period.'));
+      } else {
+        chartBox.append(chart(lastDays, ids, drawnWidth), legend(ids));
+      }
+    }
+
+    const resize = new ResizeObserver(() => {
+      if (Math.abs(chartWidth() - drawnWidth) > 40) drawChart();
+    });
+    resize.observe(chartBox);
+    ctx.onCleanup(() => resize.disconnect());
+
     function showDays(list) {
+      lastDays = list;
       const ids = modemIdsOf(list);
       let sent = 0;
       let failed = 0;
@@ -124,12 +147,7 @@ export default {
         failed += num(d.modems?.[id]?.failed);
       }
       summary.textContent = `${fmtNumber(sent)} sent, ${fmtNumber(failed)} failed in ${list.length} day${list.length === 1 ? '' : 's'}.`;
-      clear(chartBox);
-      if (!list.length || !ids.length) {
-        chartBox.append(h('p', { class: 'muted', testid: 'report-chart-empty' }, 'No SMS in this period.'));
-      } else {
-        chartBox.append(chart(list, ids), legend(ids));
-      }
+      drawChart();
       const headers = ['Date', ...ids.flatMap((id) => [`${id} sent`, `${id} failed`])];
       const { table: dtbl, tbody } = table('report-table', 'SMS per day and modem', headers);
       for (const d of list) {
