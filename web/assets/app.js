@@ -29,7 +29,7 @@ const session = { user: '', device_name: 'otppi', version: '' };
 const live = new Live({ onAuthLost: checkSessionStillValid });
 
 let shell = null; // {main, nav, indicator, menuButton}
-let cleanups = [];
+const cleanups = [];
 let handoff = null; // data passed to the next page (reply → send form)
 let returnTo = ''; // route to go back to after logging in again
 

@@ -81,14 +81,14 @@ export function fmtNumber(n) {
 
 export function fmtDuration(seconds) {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return '–';
-  const s = Math.floor(seconds);
-  const d = Math.floor(s / 86400);
-  const hh = Math.floor((s % 86400) / 3600);
-  const mm = Math.floor((s % 3600) / 60);
+  const total = Math.floor(seconds);
+  const d = Math.floor(total / 86400);
+  const hh = Math.floor((total % 86400) / 3600);
+  const mm = Math.floor((total % 3600) / 60);
   if (d > 0) return `${d} d ${hh} h`;
   if (hh > 0) return `${hh} h ${mm} min`;
-  if (mm > 0) return `${mm} min ${s % 60} s`;
-  return `${s} s`;
+  if (mm > 0) return `${mm} min ${total % 60} s`;
+  return `${total} s`;
 }
 
 export function fmtBytes(bytes) {
@@ -120,8 +120,8 @@ export function timeEl(unix, format = fmtTime) {
 }
 
 /** A table inside a scroll box, so a wide table never widens the page on a phone. */
-export function tableWrap(table, label) {
-  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': label, tabindex: '0' }, table);
+export function tableWrap(tableEl, label) {
+  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': label, tabindex: '0' }, tableEl);
 }
 
 /** Builds a <table> with a header row; rows are added by the caller. */

@@ -7,7 +7,7 @@ import { field, formStatus, submitButton, button, onSubmit, showLocalErrors, sho
 export default {
   id: 'blocklist',
   title: 'Block list',
-  render(container, ctx) {
+  render(container) {
     let numbers = [];
     const msisdn = field({ id: 'blocklist-msisdn', name: 'msisdn', label: 'Phone number', type: 'tel', inputmode: 'tel', autocomplete: 'off', required: true, help: 'Any form: 0812…, 62812… or +62812…; it is stored in international form.' });
     const form = h('form', { class: 'stack narrow', testid: 'blocklist-form' }, formStatus('blocklist-form-status'), msisdn.el, h('div', { class: 'actions' }, submitButton('Block', { testid: 'blocklist-add' })));

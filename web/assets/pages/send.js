@@ -59,10 +59,17 @@ export default {
       if (modem.input.value) body.modem_id = modem.input.value;
       const answer = await post('/sms', body);
       const parts = typeof answer.parts === 'number' ? answer.parts : 1;
+      if (!answer.modem_id) {
+        // An answer without a modem: accepted into the queue, not yet handed to a modem.
+        showStatus(form, 'info', 'The message was queued; no modem has taken it yet. The SMS report shows the outcome.');
+        message.input.value = '';
+        updateCounter();
+        return;
+      }
       showStatus(
         form,
         'ok',
-        `Sent: modem ${answer.modem_id || '?'} accepted the message (${parts} part${parts === 1 ? '' : 's'}${answer.message_reference !== undefined ? `, reference ${answer.message_reference}` : ''}).`,
+        `Sent: modem ${answer.modem_id} accepted the message (${parts} part${parts === 1 ? '' : 's'}${answer.message_reference !== undefined ? `, reference ${answer.message_reference}` : ''}).`,
       );
       message.input.value = '';
       updateCounter();

@@ -9,7 +9,7 @@ import { modemOptions } from './modem-format.js';
 export default {
   id: 'ussd',
   title: 'USSD',
-  render(container, ctx) {
+  render(container) {
     const sessions = new Map(); // modem id → {lines: [{dir, text, time}], replyable}
     const sessionOf = (id) => {
       if (!sessions.has(id)) sessions.set(id, { lines: [], replyable: false });
