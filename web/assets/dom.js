@@ -121,7 +121,8 @@ export function timeEl(unix, format = fmtTime) {
 
 /** A table inside a scroll box, so a wide table never widens the page on a phone. */
 export function tableWrap(tableEl, label) {
-  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': label, tabindex: '0' }, tableEl);
+  // The region is focusable so a keyboard can scroll it; its name differs from the section's.
+  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': `${label}, table`, tabindex: '0' }, tableEl);
 }
 
 /** Builds a <table> with a header row; rows are added by the caller. */

@@ -209,7 +209,7 @@ export default {
             h(
               'div',
               { class: 'field field-wide' },
-              h('h3', null, 'SMS templates per language'),
+              h('h2', { class: 'subhead' }, 'SMS templates per language'),
               h('p', { class: 'help' }, 'Used when a request-otp has no message: looked up by its language, then “en”, then “Your OTP is %s”. Write %% for a literal %.'),
               templateRows,
               button('Add a template', { class: 'btn-small', testid: 'setting-template-add', onclick: () => templateRow().langInput.focus() }),
