@@ -136,7 +136,7 @@ void service::stop() {
     if (s.cancel_tick) s.cancel_tick();
     auto monitors = std::move(s.monitors);
     s.monitors.clear();
-    for (auto& m : monitors) m->close();
+    for (auto& m : monitors) m.socket->close();
 }
 
 std::string service::impl::today() const {
@@ -161,12 +161,15 @@ void service::on_pool_event(const pool::pool_event& ev) {
 }
 
 void service::impl::broadcast(const std::string& text) {
-    for (auto& m : std::vector<std::shared_ptr<http::websocket>>(monitors)) m->send(text);
+    for (auto& m : std::vector<monitor>(monitors)) m.socket->send(text);
 }
 
 void service::impl::tick() {
     cancel_tick = nullptr;
     if (stopped || monitors.empty()) return;
+    // A monitor lives only as long as its session (logout, expiry, password change).
+    for (auto& m : std::vector<monitor>(monitors))
+        if (!sessions.alive(m.session_id)) m.socket->close();
     const auto now = deps.clock.unix_seconds();
     broadcast(json({{"type", "status"}, {"time", now}, {"status", status_json()}}).dump(-1, ' ', false, json::error_handler_t::replace));
     broadcast(json({{"type", "modems"}, {"time", now}, {"modems", modems_json()}}).dump(-1, ' ', false, json::error_handler_t::replace));
@@ -215,13 +218,12 @@ void service::handle(http::request req, http::responder respond) {
         if (!sess || !sess->logged_in()) return s.fail(c, 401, "Please log in first.");
         if (s.monitors.size() >= max_monitors) return s.fail(c, 503, "Too many monitor windows are open.");
         http::response res;
-        res.accept_websocket = [&s](std::shared_ptr<http::websocket> ws) {
+        res.accept_websocket = [&s, session_id = c->session_id](std::shared_ptr<http::websocket> ws) {
             if (s.stopped) return ws->close();
-            s.monitors.push_back(ws);
-            std::weak_ptr<http::websocket> weak = ws;
-            ws->on_close([&s, weak] {
-                auto gone = weak.lock();
-                s.monitors.erase(std::remove_if(s.monitors.begin(), s.monitors.end(), [&](const auto& m) { return !gone || m == gone; }), s.monitors.end());
+            s.monitors.push_back({ws, session_id});
+            http::websocket* raw = ws.get();
+            ws->on_close([&s, raw] {
+                s.monitors.erase(std::remove_if(s.monitors.begin(), s.monitors.end(), [&](const auto& m) { return m.socket.get() == raw; }), s.monitors.end());
             });
             const auto now = s.deps.clock.unix_seconds();
             ws->send(json({{"type", "status"}, {"time", now}, {"status", s.status_json()}}).dump(-1, ' ', false, json::error_handler_t::replace));

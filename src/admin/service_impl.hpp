@@ -39,7 +39,11 @@ struct service::impl {
     std::string assets_error;  // why the UI's files could not be loaded
     session_store sessions;
     otp::sliding_window_throttle login_failures;
-    std::vector<std::shared_ptr<http::websocket>> monitors;
+    struct monitor {
+        std::shared_ptr<http::websocket> socket;
+        std::string session_id;  // closed when this session ends
+    };
+    std::vector<monitor> monitors;
     std::function<void()> cancel_tick;
     bool stopped = false;
     // Config changes wait here so that each starts from the previous result.

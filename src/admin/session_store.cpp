@@ -91,6 +91,12 @@ admin_session* session_store::find(const std::string& id) {
     return &it->second;
 }
 
+bool session_store::alive(const std::string& id) const {
+    if (id.empty() || id.size() > 128) return false;
+    auto it = sessions_.find(key_of(id));
+    return it != sessions_.end() && it->second.logged_in() && !expired(it->second, clock_.now());
+}
+
 admin_session& session_store::login(const std::string& old_id, const std::string& user, std::string& id_out) {
     if (!old_id.empty()) remove(old_id);
     auto& s = create(id_out);

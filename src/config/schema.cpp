@@ -165,7 +165,7 @@ node_ptr build_root() {
                        {"user_rate_limit_per_minute", integer(0, 65535, 600)},
                        {"auth_failures_per_minute", integer(1, 10000, 20)}});
     auto admin = object({{"enabled", boolean(true)},
-                         {"web_root", string(1, 4096, "/usr/share/otppi/web", check_absolute_path)},
+                         {"web_root", string(1, 4096, OTPPI_DEFAULT_WEB_ROOT, check_absolute_path)},
                          {"bind", string(1, 255, "0.0.0.0")},
                          {"port", integer(1, 65535, 8888)},
                          {"https", boolean(false)},

@@ -178,6 +178,11 @@ private:
 
     void close_now() {
         out_.clear();
+        // A browser answers the close frame at once; do not let one that
+        // does not hold up a daemon stop for long.
+        auto timeouts = bws::stream_base::timeout::suggested(beast::role_type::server);
+        timeouts.handshake_timeout = std::chrono::seconds(1);
+        ws_.set_option(timeouts);
         ws_.async_close(bws::close_code::going_away, [self = this->shared_from_this()](beast::error_code ec) {
             fail(ec, "websocket close");
             beast::error_code ignored;

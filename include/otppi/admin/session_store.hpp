@@ -46,6 +46,9 @@ public:
     admin_session& create(std::string& id_out);
     // The live session with this id, refreshed; nullptr if unknown or expired.
     admin_session* find(const std::string& id);
+    // Whether the session is live, without refreshing it (the monitor
+    // WebSocket checks this: an open dashboard does not keep a session alive).
+    bool alive(const std::string& id) const;
     // Ends `old_id` (if any) and returns a new logged-in session for `user`.
     admin_session& login(const std::string& old_id, const std::string& user, std::string& id_out);
     void remove(const std::string& id);

@@ -16,6 +16,11 @@
 #include <string_view>
 #include <vector>
 
+// Set by CMake from the install prefix; this fallback matches scripts/install.sh.
+#ifndef OTPPI_DEFAULT_WEB_ROOT
+#define OTPPI_DEFAULT_WEB_ROOT "/usr/local/share/otppi/web"
+#endif
+
 namespace otppi::config {
 
 struct listener {
@@ -48,7 +53,7 @@ struct api_config {
 
 struct admin_config {
     bool enabled = true;
-    std::string web_root = "/usr/share/otppi/web";  // the UI's files (web/ of the repository)
+    std::string web_root = OTPPI_DEFAULT_WEB_ROOT;  // the UI's files (web/ of the repository)
     std::string bind = "0.0.0.0";
     std::uint16_t port = 8888;
     bool https = false;
