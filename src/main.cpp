@@ -7,10 +7,13 @@
 #include "otppi/core/log.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -168,6 +171,19 @@ int main(int argc, char** argv) {
     otppi::core::run_options opts;
     opts.config_path = config_path;
     opts.log_level_override = log_level;
-    otppi::core::app daemon(std::move(opts), std::move(*cfg));
-    return daemon.run();
+    int rc = 0;
+    bool restart = false;
+    {
+        otppi::core::app daemon(std::move(opts), std::move(*cfg));
+        rc = daemon.run();
+        restart = daemon.restart_requested();
+    }  // every socket, port and file of this run is closed here
+    if (restart && rc == 0) {
+        spdlog::info("restarting");
+        spdlog::shutdown();
+        ::execv("/proc/self/exe", argv);
+        std::cerr << "otppi: restart failed: " << std::strerror(errno) << "\n";
+        return 1;
+    }
+    return rc;
 }

@@ -304,6 +304,12 @@ void service::impl::route(const call_ptr& c) {
     if (first == "admins") return users(c, true);
     if (first == "settings" && n == 1) return settings(c);
     if (first == "sms-log" && n == 1 && method == "GET") return sms_log(c);
+    if (first == "restart" && n == 1 && method == "POST") {
+        spdlog::info("admin: '{}' restarts the daemon", session_of(c) ? session_of(c)->user : "");
+        reply(c, 200, {{"restarting", true}});
+        if (deps.restart) deps.restart();
+        return;
+    }
     fail(c, 404, "Unknown admin API call: " + method + " /admin/api/" + first.substr(0, 64));
 }
 

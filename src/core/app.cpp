@@ -119,6 +119,7 @@ struct app::impl {
     std::int64_t started_unix = 0;
     config::config file_cfg;  // as last read from or written to the config file
     bool stopping = false;
+    bool restart = false;
     int exit_code = 0;
     std::int64_t users_mtime = 0;
 
@@ -328,6 +329,12 @@ std::string app::impl::start_admin() {
             });
         },
         [this] { return process_status(); },
+        [this] {
+            restart = true;
+            // After the answer is on its way: shutdown lets requests being
+            // written finish.
+            net::post(ioc, [this] { shutdown("restart requested in the admin UI"); });
+        },
     };
     admin = std::make_unique<admin::service>(std::move(deps));
     // Without its files the UI cannot show, but the gateway and the admin
@@ -367,7 +374,13 @@ void app::impl::shutdown(const char* why) {
     if (stopping) return;
     stopping = true;
     spdlog::info("{}: stopping; finishing work in flight (at most {} s)", why, cfg.general.shutdown_grace_s);
-    systemd::notify_stopping();
+    // A restart keeps the process: to systemd it is a reload (RELOADING=1
+    // now, READY=1 from the re-executed binary); STOPPING=1 would make it
+    // wait for an exit that never comes.
+    if (restart)
+        systemd::notify_reloading();
+    else
+        systemd::notify_stopping();
     hup_signal.cancel();
     watchdog_timer.cancel();
     housekeeping_timer.cancel();
@@ -404,6 +417,8 @@ app::~app() {
     impl_->hash_pool.join();
     impl_->file_pool.join();
 }
+
+bool app::restart_requested() const { return impl_->restart; }
 
 void app::request_stop() {
     net::post(impl_->ioc, [this] { impl_->shutdown("stop requested"); });

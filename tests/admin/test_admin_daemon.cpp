@@ -311,6 +311,24 @@ TEST_F(AdminDaemon, ModemEditsAndSettingsPersistAcrossARestart) {
     stop();
 }
 
+TEST_F(AdminDaemon, RestartFromTheUiKeepsTheProcessAndItsSettings) {
+    start();
+    auto b = logged_in_admin();
+    b.send("PUT", "/admin/api/settings", {{"otp", {{"length", 7}}}}, 200);
+    notify.clear();
+    EXPECT_EQ(b.send("POST", "/admin/api/restart", json::object(), 200)["restarting"], true);
+    ASSERT_TRUE(notify.wait_for("RELOADING=1", 15s)) << daemon->err();
+    ASSERT_TRUE(notify.wait_for("READY=1", 20s)) << daemon->err();
+    EXPECT_THAT(daemon->err(), HasSubstr("restarting"));
+    // A new run: sessions are gone, the saved settings are in force.
+    EXPECT_EQ(b.get("/admin/api/status", 401).value("error", ""), "Please log in.");
+    browser again{admin_port};
+    again.open_session();
+    again.csrf = again.send("POST", "/admin/api/login", {{"username", "root"}, {"password", "correct horse battery"}}, 200).value("csrf_token", "");
+    EXPECT_EQ(again.get("/admin/api/settings")["settings"]["otp"]["length"], 7);
+    stop();
+}
+
 TEST_F(AdminDaemon, MonitorWebSocketNeedsASessionAndStreamsStatus) {
     start();
     auto b = logged_in_admin();

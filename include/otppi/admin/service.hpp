@@ -62,6 +62,8 @@ struct admin_deps {
     // Process figures from the app: uptime_s, started_unix, memory_rss_bytes,
     // cpu_temperature_c, load_average, http_connections.
     std::function<nlohmann::json()> process_status;
+    // Stops the daemon gracefully and starts it again (same PID).
+    std::function<void()> restart;
 };
 
 class service {

@@ -29,6 +29,10 @@ public:
     int run();
     // Asks a running app to stop, from any thread (used by tests).
     void request_stop();
+    // After run() returned: whether the admin asked for a restart (main then
+    // re-executes the binary with the same arguments, keeping the PID that
+    // systemd watches).
+    bool restart_requested() const;
 
 private:
     struct impl;
