@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <map>
@@ -35,6 +36,20 @@ namespace {
 
 const std::string binary = OTPPI_BINARY;
 const std::string user_pass = "app:s3cret-password";
+// The daemon is built like this test (scripts/test.sh: build/ or build-asan/).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+// Growth of the daemon's VmRSS allowed across a test: far more than the
+// working set of a few thousand requests, far less than a leak of one
+// allocation per request would cost. ASan's allocator keeps more around.
+constexpr long rss_growth_limit_kb = (sanitized ? 96 : 64) * 1024;
+// Longest wait of the legitimate client: generous, as CI machines are busy;
+// an unoptimised ASan daemon serves about 1,000 requests/s, so a request
+// queued behind a burst of 900 waits about a second there.
+constexpr double legit_limit_ms = sanitized ? 5000 : 2000;
 
 std::string basic_header(const std::string& up) { return "Authorization: Basic " + auth::base64_encode(up) + "\r\n"; }
 std::string echo_request(const std::string& up = user_pass) { return test::post("/api/otp", R"({"command":"echo","data":{}})", basic_header(up)); }
@@ -111,8 +126,14 @@ protected:
     }
     std::unique_ptr<test::child> start() {
         std::ofstream(config_path) << cfg.dump(2);
-        auto c = std::make_unique<test::child>(std::vector<std::string>{binary, "--config", config_path}, dir.path(), "",
-                                               std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify.path()}});
+        std::map<std::string, std::string> env{{"NOTIFY_SOCKET", notify.path()}};
+        if (sanitized) {
+            // ASan keeps freed memory in a quarantine of 256 MiB by default, which
+            // would show up as growth in the memory checks: a smaller one here.
+            const char* inherited = std::getenv("ASAN_OPTIONS");
+            env["ASAN_OPTIONS"] = std::string(inherited ? inherited : "") + (inherited && *inherited ? ":" : "") + "quarantine_size_mb=8";
+        }
+        auto c = std::make_unique<test::child>(std::vector<std::string>{binary, "--config", config_path}, dir.path(), "", env);
         EXPECT_TRUE(notify.wait_for("READY=1", 30s)) << c->err();
         return c;
     }
@@ -221,7 +242,7 @@ TEST_F(Load, ThousandConnectionsAnsweredOrRefusedAtTheCap) {
     legit.stop();
     EXPECT_EQ(second["200/0000"], held - released);
     EXPECT_TRUE(legit.failures().empty()) << legit.failures().front();
-    EXPECT_LT(percentile(legit.latencies(), 100), 2000);
+    EXPECT_LT(percentile(legit.latencies(), 100), legit_limit_ms);
     EXPECT_TRUE(d->running());
     const long rss = rss_kb(*d);
     for (auto& c : conns) c->close();
@@ -290,10 +311,10 @@ TEST_F(Load, SlowHeaderClientsAreCutOff) {
     // Header timeout 2 s from the first byte (sent 250 ms in); idle timeout 3 s.
     EXPECT_GE(percentile(slow_cut_ms, 0), 2000);
     EXPECT_LT(percentile(slow_cut_ms, 100), 6000);
-    EXPECT_GE(percentile(silent_cut_ms, 0), 2900);
+    EXPECT_GE(percentile(silent_cut_ms, 0), 2500);  // the idle deadline starts at accept, a little before this client looks
     EXPECT_LT(percentile(silent_cut_ms, 100), 7000);
     EXPECT_TRUE(legit.failures().empty()) << legit.failures().front();
-    EXPECT_LT(percentile(legit.latencies(), 100), 2000);
+    EXPECT_LT(percentile(legit.latencies(), 100), legit_limit_ms);
     EXPECT_TRUE(d->running());
     EXPECT_EQ(call(echo_request()).status, 200);
     std::printf("[load] %d slow-header connections cut after %.0f to %.0f ms (%d got a 408), %d silent ones after %.0f to %.0f ms; "
@@ -324,14 +345,17 @@ TEST_F(Load, TenThousandFailedLoginsAreThrottled) {
     test::load::net::io_context io;
     std::map<std::string, int> codes;
     std::vector<double> attack_ms;
+    double last_hash_s = 0;  // when the last 401 came: the hashing is over by then
+    const auto t0 = steady::now();
+    // Pipelined 4 deep: the attacker sends as fast as the daemon reads.
     test::load::flood attack(
-        io, port, "127.0.0.2", attempts, 1,
+        io, port, "127.0.0.2", attempts, 4,
         [](std::size_t i) { return echo_request("app:wrong-password-" + std::to_string(i)); },
         [&](std::size_t, const reply& r) {
             ++codes[r.status ? std::to_string(r.status) + "/" + r.response_code : "none: " + r.error];
             attack_ms.push_back(r.ms);
+            if (r.status == 401) last_hash_s = test::load::ms_since(t0) / 1000;
         });
-    const auto t0 = steady::now();
     attack.start(16);
     io.run();
     const double attack_s = test::load::ms_since(t0) / 1000;
@@ -353,19 +377,19 @@ TEST_F(Load, TenThousandFailedLoginsAreThrottled) {
     EXPECT_EQ(log.find("wrong-password-"), std::string::npos) << "no password reaches the log";
 
     EXPECT_TRUE(legit.failures().empty()) << legit.failures().front();
-    EXPECT_LT(percentile(legit.latencies(), 100), 2000);
+    EXPECT_LT(percentile(legit.latencies(), 100), legit_limit_ms);
     // A user logging in for the first time now pays one hash, not a queue of them.
     const auto t_late = steady::now();
     EXPECT_EQ(call(echo_request("late:another-password")).status, 200);
     const double late_ms = test::load::ms_since(t_late);
     EXPECT_LT(late_ms, 5000);
     const long rss_after = rss_kb(*d);
-    EXPECT_LT(rss_after - rss_before, 64 * 1024) << "VmRSS before " << rss_before << " kB, after " << rss_after << " kB";
+    EXPECT_LT(rss_after - rss_before, rss_growth_limit_kb) << "VmRSS before " << rss_before << " kB, after " << rss_after << " kB";
     EXPECT_TRUE(d->running());
-    std::printf("[load] %zu failed logins from one address in %.1f s (%.0f/s, p99 %.1f ms): %d x 401 (scrypt), %d x 429 (throttled, "
-                "no hash), %d x 503 (hash queue full), %zu reconnects; legitimate client: %zu requests, p50 %.1f ms, max %.1f ms; "
-                "first login after the attack %.0f ms; VmRSS %ld -> %ld kB\n",
-                attempts, attack_s, static_cast<double>(attempts) / attack_s, percentile(attack_ms, 99), unauthorized, throttled, busy,
+    std::printf("[load] %zu failed logins from one address in %.1f s (the last 401 after %.1f s; p99 %.1f ms): %d x 401 (scrypt), "
+                "%d x 429 (throttled, no hash), %d x 503 (hash queue full), %zu reconnects; legitimate client: %zu requests, p50 %.1f ms, "
+                "max %.1f ms; first login after the attack %.0f ms; VmRSS %ld -> %ld kB\n",
+                attempts, attack_s, last_hash_s, percentile(attack_ms, 99), unauthorized, throttled, busy,
                 attack.reconnects(), legit.latencies().size(), percentile(legit.latencies(), 50), percentile(legit.latencies(), 100), late_ms,
                 rss_before, rss_after);
 }
@@ -465,9 +489,9 @@ TEST_F(Load, RequestFloodLosesNoMessage) {
 
     const auto lat = legit.latencies();
     EXPECT_TRUE(legit.failures().empty()) << legit.failures().front();
-    EXPECT_LT(percentile(lat, 99), 2000);
+    EXPECT_LT(percentile(lat, 99), legit_limit_ms);
     const long rss_after = rss_kb(*d), hwm = test::load::proc_status_kb(d->pid(), "VmHWM");
-    EXPECT_LT(rss_after - rss_before, 64 * 1024) << "VmRSS before " << rss_before << " kB, after " << rss_after << " kB";
+    EXPECT_LT(rss_after - rss_before, rss_growth_limit_kb) << "VmRSS before " << rss_before << " kB, after " << rss_after << " kB";
     EXPECT_TRUE(d->running());
     std::string code_list;
     for (const auto& [c, n] : sms_codes) code_list += " " + c + " x" + std::to_string(n);
