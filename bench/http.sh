@@ -10,8 +10,16 @@
 #   verify   verify-otp of an unknown reference (1203): auth cache, JSON,
 #            field checks, HMAC of the reference, store lookup
 #   echo     echo: auth cache, JSON parse and dump
+#   flask-redis  (OTPPI_BENCH_PEERS=1) the same verify-otp request to a Flask +
+#            Redis OTP service, the design of OTP-Pi's own stack
+#            (bench/peers/flask_otp.py: SHA-512 of the OTP in Redis, 3-minute
+#            TTL), under gunicorn (Debian packages python3-flask,
+#            python3-redis, redis-server, gunicorn; scripts/install-deps.sh
+#            --bench), with its own redis-server on a free loopback port and a
+#            temporary directory; the peer's processes share the servers' core
 # request-otp is not measured: without a modem every request ends in 1101
 # (and each OTP would be cancelled), so it would measure a failure path.
+# bench/pipeline.sh (OTPPI_BENCH_MODE=request-otp) measures it with modems.
 #
 # The servers run on one core and wrk on the other (taskset), so that client
 # and server do not compete. Only loopback traffic; every run is bounded by
@@ -39,6 +47,9 @@
 #   OTPPI_BUILD_DIR          build directory                 (default build)
 #   OTPPI_BENCH_DAEMON       daemon binary to measure (default $OTPPI_BUILD_DIR/otppi),
 #                            e.g. a build of a proposed change, for an A/B run
+#   OTPPI_BENCH_PEERS=1      also measure the Flask + Redis peer (flask-redis)
+#   OTPPI_BENCH_PEER_WORKERS gunicorn worker processes of the peer (default 2)
+#   OTPPI_BENCH_PEER_THREADS threads per gunicorn worker (gthread; default 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -68,6 +79,13 @@ fi
 for tool in curl python3 taskset; do
   command -v "$tool" >/dev/null || die "$tool is missing (Debian: curl, python3, util-linux)"
 done
+peers="${OTPPI_BENCH_PEERS:-0}"
+if [[ "$peers" == 1 ]]; then
+  # Debian's own Python with Debian's Flask and redis modules (not a python3
+  # that happens to come first in PATH).
+  /usr/bin/python3 -c 'import flask, redis' 2>/dev/null && [[ -x /usr/bin/gunicorn && -x /usr/bin/redis-server ]] ||
+    die "the flask-redis peer needs python3-flask python3-redis redis-server gunicorn: scripts/install-deps.sh --bench"
+fi
 
 # --- build ------------------------------------------------------------------
 if [[ "${OTPPI_BENCH_NO_BUILD:-0}" != 1 ]]; then
@@ -98,7 +116,7 @@ fi
 
 # --- processes and cleanup --------------------------------------------------
 tmp="$(mktemp -d /tmp/otppi-bench-http.XXXXXX)"
-daemon_pid="" bare_pid="" autogroup_nice=""
+daemon_pid="" bare_pid="" peer_pid="" redis_pid="" autogroup_nice=""
 stop_pid() {
   local pid="$1"
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
@@ -110,6 +128,8 @@ stop_pid() {
 cleanup() {
   stop_pid "$daemon_pid"
   stop_pid "$bare_pid"
+  stop_pid "$peer_pid"   # gunicorn stops its workers
+  stop_pid "$redis_pid"
   [[ -z "$autogroup_nice" ]] || echo "$autogroup_nice" >"/proc/$$/autogroup" 2>/dev/null || true
   if [[ "${OTPPI_BENCH_KEEP:-0}" == 1 ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
@@ -160,6 +180,22 @@ daemon_pid=$!
 "${pin_server[@]}" "$bare_bin" 0 "$lifetime_s" >"$tmp/bare.log" 2>&1 &
 bare_pid=$!
 
+peer_port=""
+if [[ "$peers" == 1 ]]; then
+  redis_port="$(free_port)"
+  peer_port="$(free_port)"
+  mkdir -p "$tmp/redis"
+  # No persistence: the OTPs live 3 minutes; nothing to keep.
+  "${pin_server[@]}" /usr/bin/redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$tmp/redis" --save '' \
+    --appendonly no --daemonize no --logfile "$tmp/redis.log" >/dev/null 2>&1 &
+  redis_pid=$!
+  OTPPI_PEER_USER=bench OTPPI_PEER_PASSWORD="$password" OTPPI_PEER_REDIS_PORT="$redis_port" \
+    "${pin_server[@]}" /usr/bin/gunicorn --chdir "$repo/bench/peers" --bind "127.0.0.1:$peer_port" \
+    --workers "${OTPPI_BENCH_PEER_WORKERS:-2}" --worker-class gthread --threads "${OTPPI_BENCH_PEER_THREADS:-4}" \
+    --keep-alive 60 --log-level warning flask_otp:app >"$tmp/peer.log" 2>&1 &
+  peer_pid=$!
+fi
+
 bare_port=""
 for _ in $(seq 100); do
   kill -0 "$daemon_pid" 2>/dev/null || die "daemon exited: $(cat "$tmp/daemon.log")"
@@ -169,6 +205,14 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [[ -n "$bare_port" ]] || die "bare server did not start"
+if [[ "$peers" == 1 ]]; then
+  for _ in $(seq 100); do
+    kill -0 "$peer_pid" 2>/dev/null || die "gunicorn exited: $(cat "$tmp/peer.log")"
+    kill -0 "$redis_pid" 2>/dev/null || die "redis-server exited: $(cat "$tmp/redis.log")"
+    if curl -s -o /dev/null "http://127.0.0.1:$peer_port/"; then break; fi
+    sleep 0.1
+  done
+fi
 
 # --- targets ----------------------------------------------------------------
 # The bare server gets the verify-otp request byte for byte (and ignores it).
@@ -180,6 +224,7 @@ targets=(
   "verify-otp|$api_port|$verify_body|\"response_code\":\"1203\""
   "echo|$api_port|$echo_body|\"response_code\":\"0000\""
 )
+[[ "$peers" != 1 ]] || targets+=("flask-redis|$peer_port|$verify_body|\"response_code\":\"1203\"")
 
 # One correct answer per target before any load (this also puts the API user
 # in the daemon's auth cache: the first request pays one scrypt hash).
@@ -190,7 +235,18 @@ for t in "${targets[@]}"; do
   [[ "$answer" == *"$expect"* ]] || die "$name: unexpected answer: $answer"
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() {  # pid... -> their user + system ticks, summed
+  local sum=0 pid
+  for pid in "$@"; do sum=$((sum + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done
+  echo "$sum"
+}
+server_pids() {  # target -> its server processes (the peer: gunicorn, its workers, redis)
+  case "$1" in
+    bare) echo "$bare_pid" ;;
+    flask-redis) echo "$peer_pid $(pgrep -P "$peer_pid" | tr '\n' ' ') $redis_pid" ;;
+    *) echo "$daemon_pid" ;;
+  esac
+}
 clk_tck="$(getconf CLK_TCK)"
 
 run_wrk() {  # port body duration -> wrk's report, ending with a BENCH line
@@ -209,13 +265,13 @@ results="$tmp/results.txt"
 for round in $(seq "$rounds"); do
   for t in "${targets[@]}"; do
     IFS='|' read -r name port body expect <<<"$t"
-    pid="$bare_pid"; [[ "$name" == bare ]] || pid="$daemon_pid"
+    read -r -a pids <<<"$(server_pids "$name")"
     run_wrk "$port" "$body" "$warmup" >/dev/null
-    kill -0 "$pid" 2>/dev/null || die "the $name server exited during the warm-up (interrupted?)"
-    before="$(cpu_ticks "$pid")"
+    kill -0 "${pids[0]}" 2>/dev/null || die "the $name server exited during the warm-up (interrupted?)"
+    before="$(cpu_ticks "${pids[@]}")"
     run_wrk "$port" "$body" "$duration" >"$tmp/wrk-$round-$name.txt"
-    kill -0 "$pid" 2>/dev/null || die "the $name server exited during the run (interrupted?)"
-    after="$(cpu_ticks "$pid")"
+    kill -0 "${pids[0]}" 2>/dev/null || die "the $name server exited during the run (interrupted?)"
+    after="$(cpu_ticks "${pids[@]}")"
     line="$(grep '^BENCH ' "$tmp/wrk-$round-$name.txt")" || die "$name: no result from wrk: $(cat "$tmp/wrk-$round-$name.txt")"
     non2xx="$(sed -n 's/^ *Non-2xx or 3xx responses: *//p' "$tmp/wrk-$round-$name.txt")"
     echo "$round $name ${line#BENCH } non2xx=${non2xx:-0} cpu_ticks=$((after - before))" >>"$results"
@@ -243,19 +299,22 @@ for r in rows:
         round=r["round"], name=r["name"], rps=r["rps"], p50=r["p50_us"] / 1000, p99=r["p99_us"] / 1000,
         cpu=r["cpu"], per_cpu=per_cpu, errors=errors, ratio=r["rps"] / bare[r["round"]]))
 print()
-for name in ("verify-otp", "echo"):
+names = [n for n in ("verify-otp", "echo", "flask-redis") if any(r["name"] == n for r in rows)]
+for name in names:
     ratios = sorted(r["rps"] / bare[r["round"]] for r in rows if r["name"] == name)
-    print("{} / bare: median {:.2f} over {} round(s) (min {:.2f}, max {:.2f})".format(
-        name, ratios[(len(ratios) - 1) // 2], len(ratios), ratios[0], ratios[-1]))
+    d = 3 if name == "flask-redis" else 2  # the peer's ratio is small
+    print("{} / bare: median {:.{d}f} over {} round(s) (min {:.{d}f}, max {:.{d}f})".format(
+        name, ratios[(len(ratios) - 1) // 2], len(ratios), ratios[0], ratios[-1], d=d))
 # Requests per CPU-second of the server: the same comparison, less sensitive
 # to other processes taking the server's core for a while.
 per_cpu = {(r["round"], r["name"]): r["rps"] / r["cpu"] for r in rows if r["cpu"] > 0}
-for name in ("verify-otp", "echo"):
+for name in names:
     ratios = sorted(per_cpu[(r["round"], name)] / per_cpu[(r["round"], "bare")] for r in rows
                     if r["name"] == name and (r["round"], name) in per_cpu and (r["round"], "bare") in per_cpu)
     if ratios:
-        print("{} / bare per server CPU-second: median {:.2f} (min {:.2f}, max {:.2f})".format(
-            name, ratios[(len(ratios) - 1) // 2], ratios[0], ratios[-1]))
+        d = 3 if name == "flask-redis" else 2
+        print("{} / bare per server CPU-second: median {:.{d}f} (min {:.{d}f}, max {:.{d}f})".format(
+            name, ratios[(len(ratios) - 1) // 2], ratios[0], ratios[-1], d=d))
 ratios = sorted(r["rps"] / bare[r["round"]] for r in rows if r["name"] == "verify-otp")
 median = ratios[(len(ratios) - 1) // 2]  # the lower middle for an even count
 if any(r["cpu"] < 90 for r in rows):
@@ -264,7 +323,13 @@ if any(r["cpu"] < 90 for r in rows):
 failed = [r for r in rows if sum(r[k] for k in r if k.startswith("err_")) + r["non2xx"] > 0]
 if failed:
     print("errors in: " + ", ".join(sorted({r["name"] for r in failed})) + " (the figures of those runs do not count)")
-ok = median >= 0.5 and not failed
+if "flask-redis" in names:
+    # The peer against otppi's verify-otp, round by round.
+    v = {r["round"]: r["rps"] for r in rows if r["name"] == "verify-otp"}
+    ratios = sorted(r["rps"] / v[r["round"]] for r in rows if r["name"] == "flask-redis" and r["round"] in v)
+    print("flask-redis / verify-otp: median {:.3f} (min {:.3f}, max {:.3f})".format(ratios[(len(ratios) - 1) // 2], ratios[0], ratios[-1]))
+# The verdict is otppi's: errors of the peer are reported above but do not decide it.
+ok = median >= 0.5 and not [r for r in failed if r["name"] != "flask-redis"]
 print("verify-otp target (median >= 0.50 of bare, no errors): {}".format("PASS" if ok else "FAIL"))
 sys.exit(0 if ok else 3)
 EOF

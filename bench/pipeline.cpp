@@ -29,11 +29,27 @@
 // text the replies did not claim; the sum of the simulators' sent_count()
 // equals the number of 0000 replies.
 //
-// Exit: 0 both targets met; 3 a target missed; 1 a correctness check failed
-// or the set-up failed. Only 127.0.0.1 and ptys; the daemon is stopped on
-// exit (SIGTERM, then SIGKILL), also on SIGINT/SIGTERM to this program and,
-// through PR_SET_PDEATHSIG, should this program be killed. A watchdog ends
-// everything after --max-seconds.
+// --peer kannel runs the same two phases against Kannel instead of the
+// daemon (DAEMON is then not started): bearerbox
+// with one `at` SMSC per simulated modem and smsbox, configured from
+// --kannel-config (bench/peers/kannel.conf.in), requests sent to smsbox's
+// sendsms interface (GET, answered "0: Accepted for delivery" at once, before
+// the modem is used). So a Kannel burst ends at the last +CMGS, its
+// replies say nothing of delivery, and the latency phase waits for each
+// message to reach its simulator before it sends the next one.
+//
+// --mode request-otp replaces both phases (otppi only) with request-otp under
+// load: --otp-connections keep-alive connections send request-otp (distinct
+// receivers) for --otp-seconds, the modems taking --send-delay-ms per SMS.
+// request-otp answers once the SMS is out, so its rate is bounded by the
+// modems: reported against N / send_delay. Then every OTP the simulators saw
+// is read from its text and verified with verify-otp.
+//
+// Exit: 0 both targets met (request-otp: no target); 3 a target missed; 1 a
+// correctness check failed or the set-up failed. Only 127.0.0.1 and ptys; the
+// daemon (or Kannel's two boxes) is stopped on exit (SIGTERM, then SIGKILL),
+// also on SIGINT/SIGTERM to this program and, through PR_SET_PDEATHSIG, should
+// this program be killed. A watchdog ends everything after --max-seconds.
 #include "otppi/sim/modem_simulator.hpp"
 
 #include <fcntl.h>
@@ -52,18 +68,23 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cctype>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,11 +104,15 @@ double ms_between(clock_type::time_point a, clock_type::time_point b) { return s
 
 // ---------------------------------------------------------------- processes
 
+// The gateway under test: the daemon, or Kannel's smsbox and bearerbox (in
+// the order they are stopped).
 std::atomic<pid_t> g_daemon_pid{0};
+std::atomic<pid_t> g_smsbox_pid{0};
+std::atomic<pid_t> g_bearerbox_pid{0};
 std::string g_cleanup_dir;  // removed on exit when this program made it
 
-void stop_daemon() {
-    const pid_t pid = g_daemon_pid.exchange(0);
+void stop_process(std::atomic<pid_t>& which) {
+    const pid_t pid = which.exchange(0);
     if (pid <= 0) return;
     ::kill(pid, SIGTERM);
     for (int i = 0; i < 100; ++i) {  // 10 s: the daemon finishes sends in flight first
@@ -96,6 +121,26 @@ void stop_daemon() {
     }
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
+}
+
+void stop_daemon() {
+    stop_process(g_daemon_pid);
+    stop_process(g_smsbox_pid);
+    stop_process(g_bearerbox_pid);
+}
+
+// User plus system CPU time of a process so far, in seconds (/proc/PID/stat).
+double cpu_seconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    if (pid <= 0 || close == std::string::npos) return 0;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i)
+        if (i >= 14) ticks += std::stod(field);  // utime, stime
+    return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 void cleanup_dir() {
@@ -200,17 +245,20 @@ std::string base64(const std::string& in) {
 // ---------------------------------------------------------------- HTTP client
 
 struct exchange {
-    std::string body;  // request body
+    std::string body;  // otppi: the JSON request body; Kannel: the sendsms target with its query
     clock_type::time_point sent_at{}, answered_at{};
     unsigned http_status = 0;
     std::string response_code, modem_id, error;
     bool done = false;
 };
 
-// One keep-alive connection; runs its exchanges one after the other.
+// One keep-alive connection; runs its exchanges one after the other. To
+// otppi: POST of a JSON body with Basic auth. To Kannel's smsbox (`kannel`):
+// GET of the sendsms URL, whose "0: Accepted for delivery" counts as 0000.
 class client_conn : public std::enable_shared_from_this<client_conn> {
 public:
-    client_conn(net::io_context& io, tcp::endpoint ep, std::string auth) : stream_(io), ep_(ep), auth_(std::move(auth)) {}
+    client_conn(net::io_context& io, tcp::endpoint ep, std::string auth, bool kannel = false)
+        : stream_(io), ep_(ep), auth_(std::move(auth)), kannel_(kannel) {}
 
     void connect(std::function<void(beast::error_code)> done) {
         stream_.expires_after(std::chrono::seconds(10));
@@ -224,12 +272,17 @@ public:
     void run(exchange& ex, const std::string& target, std::chrono::seconds timeout, std::function<void()> done) {
         ex_ = &ex;
         done_ = std::move(done);
-        req_ = {http::verb::post, target, 11};
-        req_.set(http::field::host, "127.0.0.1");
-        req_.set(http::field::authorization, auth_);
-        req_.set(http::field::content_type, "application/json");
+        if (kannel_) {
+            req_ = {http::verb::get, ex.body, 11};
+            req_.set(http::field::host, "127.0.0.1");
+        } else {
+            req_ = {http::verb::post, target, 11};
+            req_.set(http::field::host, "127.0.0.1");
+            req_.set(http::field::authorization, auth_);
+            req_.set(http::field::content_type, "application/json");
+            req_.body() = ex.body;
+        }
         req_.keep_alive(true);
-        req_.body() = ex.body;
         req_.prepare_payload();
         res_ = {};
         stream_.expires_after(timeout);
@@ -252,6 +305,11 @@ private:
         ex.answered_at = clock_type::now();
         if (ec) return fail("read: " + ec.message());
         ex.http_status = res_.result_int();
+        if (kannel_) {
+            const auto& b = res_.body();
+            ex.response_code = ex.http_status == 202 && b.rfind("0:", 0) == 0 ? "0000" : "kannel " + std::to_string(ex.http_status) + " " + b.substr(0, 60);
+            return finish();
+        }
         try {
             auto j = json::parse(res_.body());
             ex.response_code = j.value("response_code", "");
@@ -259,7 +317,11 @@ private:
         } catch (const std::exception& e) {
             ex.error = std::string("reply is not JSON: ") + e.what();
         }
-        ex.done = true;
+        finish();
+    }
+
+    void finish() {
+        ex_->done = true;
         auto d = std::move(done_);
         d();
     }
@@ -275,6 +337,7 @@ private:
     beast::tcp_stream stream_;
     tcp::endpoint ep_;
     std::string auth_;
+    bool kannel_ = false;
     beast::flat_buffer buffer_;
     http::request<http::string_body> req_;
     http::response<http::string_body> res_;
@@ -304,6 +367,52 @@ std::optional<json> call_body(tcp::endpoint ep, const std::string& auth, const s
     }
 }
 
+// The body of a GET on 127.0.0.1 (Kannel's status page, sendsms), or nullopt.
+std::optional<std::string> http_get(unsigned short port, const std::string& target) {
+    try {
+        net::io_context io;
+        beast::tcp_stream s(io);
+        s.expires_after(std::chrono::seconds(5));
+        s.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), port));
+        http::request<http::empty_body> req{http::verb::get, target, 11};
+        req.set(http::field::host, "127.0.0.1");
+        http::write(s, req);
+        beast::flat_buffer buf;
+        http::response<http::string_body> res;
+        http::read(s, buf, res);
+        return res.body();
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::string url_encode(std::string_view in) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : in) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+std::string random_password() {
+    std::random_device rd;
+    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std::string password;
+    for (int i = 0; i < 24; ++i) password += alphabet[rd() % (sizeof alphabet - 1)];
+    return password;
+}
+
+void replace_all(std::string& s, const std::string& what, const std::string& with) {
+    for (std::size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + with.size())) s.replace(at, what.size(), with);
+}
+
 // ---------------------------------------------------------------- statistics
 
 double percentile(std::vector<double> v, double p) {
@@ -330,12 +439,28 @@ std::string fmt(double v, int decimals) {
 // What the simulators saw: text -> (destination, time of +CMGS, simulator).
 struct observed {
     std::mutex mu;
+    std::condition_variable cv;  // notified for every message
     struct entry {
         std::string destination;
         clock_type::time_point at;
         std::size_t sim;
     };
     std::multimap<std::string, entry> by_text;
+
+    // Until `text` was sent at least once, or the timeout.
+    bool wait_for_text(const std::string& text, std::chrono::milliseconds timeout) {
+        std::unique_lock lk(mu);
+        return cv.wait_for(lk, timeout, [&] { return by_text.count(text) > 0; });
+    }
+    // Until `n` messages in all were sent, or no new one came for `quiet`.
+    std::size_t wait_for_count(std::size_t n, std::chrono::milliseconds quiet) {
+        std::unique_lock lk(mu);
+        while (by_text.size() < n) {
+            const auto before = by_text.size();
+            if (!cv.wait_for(lk, quiet, [&] { return by_text.size() != before; })) break;
+        }
+        return by_text.size();
+    }
 };
 
 // The correctness checks of one phase; returns the problems found.
@@ -379,28 +504,56 @@ std::vector<std::string> check_phase(const std::vector<exchange>& exs, const std
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App cli{"otppi SMS pipeline benchmark: the daemon against simulated modems (docs/benchmarks.md)"};
+    CLI::App cli{"otppi SMS pipeline benchmark: the daemon (or Kannel) against simulated modems (docs/benchmarks.md)"};
     std::string daemon;
     std::string work_dir;
     std::string base_config = "config/otppi.json";
+    std::string peer = "otppi", mode = "send-sms";
+    std::string kannel_config = "bench/peers/kannel.conf.in", bearerbox = "/usr/sbin/bearerbox", smsbox = "/usr/sbin/smsbox";
+    int kannel_log_level = 2;
     int modems = 4, send_delay_ms = 250, burst = 200, connections = 0, samples = 200, max_seconds = 110, reply_wait_s = 120;
+    int otp_seconds = 10, otp_connections = 32;
     double target_ratio = 0.95, target_median_ms = 5.0;
     bool keep = false;
     cli.add_option("daemon", daemon, "The otppi daemon binary to measure")->required()->check(CLI::ExistingFile);
+    cli.add_option("--peer", peer, "Gateway to measure: otppi, or kannel (bearerbox + smsbox, `at` driver)")
+        ->check(CLI::IsMember({"otppi", "kannel"}));
+    cli.add_option("--mode", mode, "send-sms: burst and latency phases; request-otp: request-otp under load (otppi only)")
+        ->check(CLI::IsMember({"send-sms", "request-otp"}));
     cli.add_option("--modems", modems, "Simulated modems")->check(CLI::Range(1, 64));
-    cli.add_option("--send-delay-ms", send_delay_ms, "Each modem's time from the PDU to +CMGS in the burst")->check(CLI::Range(1, 10000));
+    cli.add_option("--send-delay-ms", send_delay_ms, "Each modem's time from the PDU to +CMGS in the burst")->check(CLI::Range(0, 10000));
     cli.add_option("--burst", burst, "send-sms requests sent at once")->check(CLI::Range(1, 2000));
     cli.add_option("--connections", connections, "Keep-alive connections for the burst (default: one per request)")->check(CLI::Range(0, 2000));
     cli.add_option("--samples", samples, "Sequential requests of the latency phase")->check(CLI::Range(1, 10000));
+    cli.add_option("--otp-seconds", otp_seconds, "request-otp mode: how long the load runs")->check(CLI::Range(1, 300));
+    cli.add_option("--otp-connections", otp_connections, "request-otp mode: keep-alive connections, one request in flight each")
+        ->check(CLI::Range(1, 1000));
+    cli.add_option("--kannel-config", kannel_config, "Kannel config template (@...@ fields, one SMSC block)")->check(CLI::ExistingFile);
+    cli.add_option("--bearerbox", bearerbox, "Kannel's bearerbox binary");
+    cli.add_option("--smsbox", smsbox, "Kannel's smsbox binary");
+    cli.add_option("--kannel-log-level", kannel_log_level, "Kannel's log-level (0 debug: every AT line; 2 warnings, like otppi's warn)")
+        ->check(CLI::Range(0, 4));
     cli.add_option("--work-dir", work_dir, "Empty directory for config, state, links and logs (default: a new one in /tmp, removed on exit)");
     cli.add_option("--base-config", base_config, "Config the benchmark's config is derived from (missing: defaults)");
-    cli.add_option("--max-seconds", max_seconds, "Hard limit for the whole run")->check(CLI::Range(10, 600));
+    cli.add_option("--max-seconds", max_seconds, "Hard limit for the whole run")->check(CLI::Range(10, 900));
     cli.add_option("--target-ratio", target_ratio, "Burst throughput target, as a share of N / send_delay");
     cli.add_option("--target-median-ms", target_median_ms, "Latency target: median request -> +CMGS on an idle modem");
     cli.add_flag("--keep", keep, "Keep the work directory");
     CLI11_PARSE(cli, argc, argv);
+    const bool kannel = peer == "kannel";
+    const bool otp_mode = mode == "request-otp";
+    if (kannel && otp_mode) {
+        std::cerr << "otppi-bench-pipeline: --mode request-otp measures otppi only\n";
+        return 1;
+    }
+    if (send_delay_ms < 1 && !otp_mode) {
+        std::cerr << "otppi-bench-pipeline: the burst needs --send-delay-ms >= 1 (the limit is N / send_delay)\n";
+        return 1;
+    }
     if (connections <= 0 || connections > burst) connections = burst;
     daemon = fs::absolute(daemon).string();
+    kannel_config = fs::absolute(kannel_config).string();
+    const std::string gateway_name = kannel ? "Kannel" : "otppi";
 
     // SIGINT/SIGTERM/SIGHUP go to a thread that stops the daemon and exits;
     // blocked here, before any thread starts, so only that thread sees them.
@@ -449,8 +602,11 @@ int main(int argc, char** argv) {
         const std::size_t index = static_cast<std::size_t>(i);
         sim->on_sent([&obs, index](const otppi::sim::sent_sms& s) {
             const auto now = clock_type::now();
-            std::lock_guard lk(obs.mu);
-            obs.by_text.emplace(s.text, observed::entry{s.destination, now, index});
+            {
+                std::lock_guard lk(obs.mu);
+                obs.by_text.emplace(s.text, observed::entry{s.destination, now, index});
+            }
+            obs.cv.notify_all();
         });
         sims.push_back(std::move(sim));
     }
@@ -460,87 +616,314 @@ int main(int argc, char** argv) {
         return n;
     };
 
-    // ---- config, user, daemon
-    json cfg = json::object();
-    if (!base_config.empty() && fs::exists(base_config)) {
-        std::ifstream in(base_config);
-        cfg = json::parse(in);
-    }
-    const unsigned short api_port = free_port();
-    const unsigned short admin_port = free_port();
-    cfg["state_dir"] = work_dir + "/state";
-    cfg["api"]["http"] = {{"enabled", true}, {"bind", "127.0.0.1"}, {"port", api_port}};
-    cfg["api"]["https"]["enabled"] = false;
-    cfg["api"]["user_rate_limit_per_minute"] = 0;  // off
-    cfg["api"]["reply_wait_s"] = reply_wait_s;     // replies wait for +CMGS
-    cfg["api"]["max_connections"] = std::max(1024, connections + 16);
-    cfg["admin"]["bind"] = "127.0.0.1";
-    cfg["admin"]["port"] = admin_port;
-    cfg["general"]["log_level"] = "warn";
-    cfg["sms"]["queue_limit"] = std::max(1000, burst);
-    cfg["modems"] = json::array();
-    for (int i = 0; i < modems; ++i) {
-        cfg["modems"].push_back({{"id", "m" + std::to_string(i + 1)},
-                                 {"name", "bench " + std::to_string(i + 1)},
-                                 {"port", sims[static_cast<std::size_t>(i)]->port()},
-                                 {"recipient_prefix", json::array()},
-                                 {"default_modem", false},
-                                 {"active", true},
-                                 {"send_sms_from_api", true}});
-    }
-    const std::string config_path = work_dir + "/otppi.json";
-    std::ofstream(config_path) << cfg.dump(2) << "\n";
-    const std::string log = work_dir + "/daemon.log";
-    if (run_to_end({daemon, "config-check", "--config", config_path}, log) != 0) die("config rejected, see " + log);
-
-    std::string password;
-    {
-        std::random_device rd;
-        static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        for (int i = 0; i < 24; ++i) password += alphabet[rd() % (sizeof alphabet - 1)];
-    }
-    if (run_to_end({daemon, "api-user", "add", "bench", "--config", config_path}, log, password + "\n") != 0)
-        die("otppi api-user add failed, see " + log);
-    const std::string auth = "Basic " + base64("bench:" + password);
-
-    const auto daemon_exec = clock_type::now();
-    g_daemon_pid = spawn({daemon, "--config", config_path}, log, std::nullopt);
-    const tcp::endpoint ep(net::ip::make_address_v4("127.0.0.1"), api_port);
-
-    // Every modem connected, per get-modem-list (the first call also puts the
-    // user in the daemon's auth cache, so the burst pays no scrypt).
+    tcp::endpoint ep;
+    std::string auth;               // otppi: the Authorization header
+    std::string sendsms_password;   // Kannel
+    std::string log;                // where to look when something fails
     double ready_ms = -1;
-    for (auto until = clock_type::now() + std::chrono::seconds(30); clock_type::now() < until;) {
-        int status = 0;
-        if (::waitpid(g_daemon_pid, &status, WNOHANG) == g_daemon_pid) {
-            g_daemon_pid = 0;
-            die("the daemon exited during start-up, see " + log);
+    std::vector<pid_t> gateway_pids;
+    if (!kannel) {
+        // ---- config, user, daemon
+        json cfg = json::object();
+        if (!base_config.empty() && fs::exists(base_config)) {
+            std::ifstream in(base_config);
+            cfg = json::parse(in);
         }
-        if (auto j = call_body(ep, auth, "/api/modem", {{"command", "get-modem-list"}, {"data", json::object()}})) {
-            if (j->value("response_code", "") == "1100") die("the daemon refused the API user");
-            std::size_t connected = 0;
-            if (j->contains("data") && (*j)["data"].contains("modem_list"))
-                for (const auto& [id, m] : (*j)["data"]["modem_list"].items())
-                    if (m.value("connected", false)) ++connected;
-            if (connected == static_cast<std::size_t>(modems)) {
-                ready_ms = ms_between(daemon_exec, clock_type::now());
-                break;
+        const unsigned short api_port = free_port();
+        const unsigned short admin_port = free_port();
+        const int max_in_flight = otp_mode ? otp_connections : connections;
+        cfg["state_dir"] = work_dir + "/state";
+        cfg["api"]["http"] = {{"enabled", true}, {"bind", "127.0.0.1"}, {"port", api_port}};
+        cfg["api"]["https"]["enabled"] = false;
+        cfg["api"]["user_rate_limit_per_minute"] = 0;  // off
+        cfg["api"]["reply_wait_s"] = reply_wait_s;     // replies wait for +CMGS
+        cfg["api"]["max_connections"] = std::max(1024, max_in_flight + 16);
+        cfg["admin"]["bind"] = "127.0.0.1";
+        cfg["admin"]["port"] = admin_port;
+        cfg["general"]["log_level"] = "warn";
+        cfg["sms"]["queue_limit"] = std::max(1000, std::max(burst, max_in_flight));
+        cfg["modems"] = json::array();
+        for (int i = 0; i < modems; ++i) {
+            cfg["modems"].push_back({{"id", "m" + std::to_string(i + 1)},
+                                     {"name", "bench " + std::to_string(i + 1)},
+                                     {"port", sims[static_cast<std::size_t>(i)]->port()},
+                                     {"recipient_prefix", json::array()},
+                                     {"default_modem", false},
+                                     {"active", true},
+                                     {"send_sms_from_api", true}});
+        }
+        const std::string config_path = work_dir + "/otppi.json";
+        std::ofstream(config_path) << cfg.dump(2) << "\n";
+        log = work_dir + "/daemon.log";
+        if (run_to_end({daemon, "config-check", "--config", config_path}, log) != 0) die("config rejected, see " + log);
+
+        const std::string password = random_password();
+        if (run_to_end({daemon, "api-user", "add", "bench", "--config", config_path}, log, password + "\n") != 0)
+            die("otppi api-user add failed, see " + log);
+        auth = "Basic " + base64("bench:" + password);
+
+        const auto daemon_exec = clock_type::now();
+        g_daemon_pid = spawn({daemon, "--config", config_path}, log, std::nullopt);
+        gateway_pids = {g_daemon_pid};
+        ep = tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), api_port);
+
+        // Every modem connected, per get-modem-list (the first call also puts the
+        // user in the daemon's auth cache, so the burst pays no scrypt).
+        for (auto until = clock_type::now() + std::chrono::seconds(30); clock_type::now() < until;) {
+            int status = 0;
+            if (::waitpid(g_daemon_pid, &status, WNOHANG) == g_daemon_pid) {
+                g_daemon_pid = 0;
+                die("the daemon exited during start-up, see " + log);
             }
+            if (auto j = call_body(ep, auth, "/api/modem", {{"command", "get-modem-list"}, {"data", json::object()}})) {
+                if (j->value("response_code", "") == "1100") die("the daemon refused the API user");
+                std::size_t connected = 0;
+                if (j->contains("data") && (*j)["data"].contains("modem_list"))
+                    for (const auto& [id, m] : (*j)["data"]["modem_list"].items())
+                        if (m.value("connected", false)) ++connected;
+                if (connected == static_cast<std::size_t>(modems)) {
+                    ready_ms = ms_between(daemon_exec, clock_type::now());
+                    break;
+                }
+            }
+            std::this_thread::sleep_for(milliseconds(20));
         }
-        std::this_thread::sleep_for(milliseconds(20));
+        if (ready_ms < 0) die("not every modem connected within 30 s, see " + log);
+    } else {
+        // ---- Kannel: the template filled in, one `at` SMSC per simulated modem
+        std::ifstream in(kannel_config);
+        std::string conf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string begin_mark = "# BEGIN SMSC\n", end_mark = "# END SMSC\n";
+        const auto b = conf.find(begin_mark), e = conf.find(end_mark);
+        if (b == std::string::npos || e == std::string::npos || e < b) die(kannel_config + ": no '# BEGIN SMSC' ... '# END SMSC' block");
+        const std::string block = conf.substr(b + begin_mark.size(), e - b - begin_mark.size());
+        std::string smscs;
+        for (int i = 0; i < modems; ++i) {
+            std::string one = block;
+            replace_all(one, "@SMSC_ID@", "m" + std::to_string(i + 1));
+            replace_all(one, "@DEVICE@", sims[static_cast<std::size_t>(i)]->port());
+            smscs += one + "\n";
+        }
+        conf = conf.substr(0, b) + smscs + conf.substr(e + end_mark.size());
+        const unsigned short admin_port = free_port(), smsbox_port = free_port(), sendsms_port = free_port();
+        const std::string admin_password = random_password();
+        sendsms_password = random_password();
+        replace_all(conf, "@ADMIN_PORT@", std::to_string(admin_port));
+        replace_all(conf, "@ADMIN_PASSWORD@", admin_password);
+        replace_all(conf, "@SMSBOX_PORT@", std::to_string(smsbox_port));
+        replace_all(conf, "@SENDSMS_PORT@", std::to_string(sendsms_port));
+        replace_all(conf, "@SENDSMS_PASSWORD@", sendsms_password);
+        replace_all(conf, "@WORK_DIR@", work_dir);
+        replace_all(conf, "@LOG_LEVEL@", std::to_string(kannel_log_level));
+        for (auto at = conf.find('@'); at != std::string::npos; at = conf.find('@', at + 1)) {
+            const auto end = conf.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_", at + 1);
+            if (end != std::string::npos && end > at + 1 && conf[end] == '@') die(kannel_config + ": unknown field " + conf.substr(at, end + 1 - at));
+        }
+        const std::string config_path = work_dir + "/kannel.conf";
+        std::ofstream(config_path) << conf;
+        log = work_dir + "/bearerbox.log";
+        for (const auto& bin : {bearerbox, smsbox})
+            if (::access(bin.c_str(), X_OK) != 0) die(bin + " not found: apt-get install kannel (scripts/install-deps.sh --bench)");
+
+        const auto kannel_exec = clock_type::now();
+        g_bearerbox_pid = spawn({bearerbox, config_path}, work_dir + "/bearerbox.out", std::nullopt);
+        const std::string status_target = "/status.txt?password=" + admin_password;
+        auto count = [](const std::string& hay, const std::string& needle) {
+            std::size_t n = 0;
+            for (auto at = hay.find(needle); at != std::string::npos; at = hay.find(needle, at + 1)) ++n;
+            return n;
+        };
+        // Every SMSC online, then smsbox connected to bearerbox.
+        bool smsbox_started = false;
+        for (auto until = clock_type::now() + std::chrono::seconds(60); clock_type::now() < until;) {
+            if (::waitpid(g_bearerbox_pid, nullptr, WNOHANG) == g_bearerbox_pid) {
+                g_bearerbox_pid = 0;
+                die("bearerbox exited during start-up, see " + work_dir + "/bearerbox.out and " + log);
+            }
+            if (auto st = http_get(admin_port, status_target)) {
+                if (!smsbox_started && count(*st, "(online ") == static_cast<std::size_t>(modems)) {
+                    g_smsbox_pid = spawn({smsbox, config_path}, work_dir + "/smsbox.out", std::nullopt);
+                    smsbox_started = true;
+                } else if (smsbox_started && st->find("smsbox:") != std::string::npos) {
+                    ready_ms = ms_between(kannel_exec, clock_type::now());
+                    break;
+                }
+            }
+            std::this_thread::sleep_for(milliseconds(20));
+        }
+        if (ready_ms < 0) die("Kannel's SMSCs or smsbox did not come up within 60 s, see " + log);
+        gateway_pids = {g_bearerbox_pid, g_smsbox_pid};
+        ep = tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), sendsms_port);
+        // smsbox answers once its HTTP side is up; a request without receiver is refused, sends nothing.
+        for (auto until = clock_type::now() + std::chrono::seconds(10); clock_type::now() < until;) {
+            if (http_get(sendsms_port, "/cgi-bin/sendsms?username=bench&password=" + sendsms_password)) break;
+            std::this_thread::sleep_for(milliseconds(20));
+        }
     }
-    if (ready_ms < 0) die("not every modem connected within 30 s, see " + log);
     // Bring-up done; let the last URCs and the first signal poll pass.
     std::this_thread::sleep_for(milliseconds(300));
+    auto gateway_cpu = [&] {
+        double s = 0;
+        for (pid_t p : gateway_pids) s += cpu_seconds(p);
+        return s;
+    };
 
     std::string nonce;
     {
         std::random_device rd;
         nonce = std::to_string(rd() % 1000000);
     }
-    auto sms_body = [](const std::string& receiver, const std::string& text) {
-        return json{{"command", "send-sms"}, {"data", {{"receiver", receiver}, {"message", text}}}}.dump();
+    // The request of one SMS to `num` (8 digits after 0812 / 62812).
+    auto sms_request = [&](const std::string& num, const std::string& text) {
+        if (kannel)
+            return "/cgi-bin/sendsms?username=bench&password=" + sendsms_password + "&to=" + url_encode("+62812" + num) + "&text=" + url_encode(text);
+        return json{{"command", "send-sms"}, {"data", {{"receiver", "0812" + num}, {"message", text}}}}.dump();
     };
+    std::cout << "otppi SMS pipeline benchmark: " << (kannel ? "Kannel (" + bearerbox + ", " + smsbox + ", `at` driver)" : "daemon " + daemon)
+              << "\n";
+    std::cout << "modems: " << modems << " simulated SIM800L (in-process, ptys), send_delay " << send_delay_ms << " ms; limit "
+              << (send_delay_ms > 0 ? fmt(modems * 1000.0 / send_delay_ms, 1) : std::string("-")) << " SMS/s; all " << modems
+              << " connected " << fmt(ready_ms, 0) << " ms after exec (polled)\n\n";
+
+    if (otp_mode) {
+        // ------------------------------------------------------------ request-otp under load
+        std::deque<exchange> exs;
+        std::vector<std::string> receivers, references;
+        const double cpu_before = gateway_cpu();
+        const auto start = clock_type::now();
+        const auto stop_at = start + std::chrono::seconds(otp_seconds);
+        {
+            net::io_context io;
+            std::vector<std::shared_ptr<client_conn>> conns;
+            for (int i = 0; i < otp_connections; ++i) conns.push_back(std::make_shared<client_conn>(io, ep, auth));
+            int failed = 0;
+            for (auto& c : conns)
+                c->connect([&](beast::error_code ec) { failed += ec ? 1 : 0; });
+            io.run();
+            io.restart();
+            if (failed) die(std::to_string(failed) + " of " + std::to_string(otp_connections) + " connections failed");
+            std::function<void(std::size_t)> go = [&](std::size_t c) {
+                if (clock_type::now() >= stop_at) return;
+                const std::size_t k = exs.size();
+                char num[32];
+                std::snprintf(num, sizeof num, "%08zu", 30000000 + k);
+                receivers.push_back("62813" + std::string(num));
+                references.push_back("bench-" + nonce + "-" + std::to_string(k));
+                exs.emplace_back();
+                exs.back().body = json{{"command", "request-otp"}, {"data", {{"receiver", "0813" + std::string(num)}, {"reference", references.back()}}}}.dump();
+                conns[c]->run(exs.back(), "/api/otp", std::chrono::seconds(reply_wait_s + 10), [&go, c] { go(c); });
+            };
+            for (std::size_t c = 0; c < conns.size(); ++c) go(c);
+            io.run();
+            for (auto& c : conns) c->close();
+        }
+        const auto end = clock_type::now();
+        const double cpu_used = gateway_cpu() - cpu_before;
+        std::this_thread::sleep_for(milliseconds(300));
+
+        // Each OTP answered 0000 reached its receiver once; read it back and verify it.
+        std::map<std::string, std::vector<std::string>> texts_to;
+        {
+            std::lock_guard lk(obs.mu);
+            for (const auto& [text, e] : obs.by_text) texts_to[e.destination].push_back(text);
+        }
+        std::vector<std::string> problems;
+        std::map<std::string, int> codes;
+        std::vector<double> latency;
+        std::vector<std::pair<std::size_t, std::string>> to_verify;
+        clock_type::time_point last_ok = start;
+        for (std::size_t k = 0; k < exs.size(); ++k) {
+            const auto& ex = exs[k];
+            const auto it = texts_to.find(receivers[k]);
+            const std::size_t seen = it == texts_to.end() ? 0 : it->second.size();
+            if (!ex.done || !ex.error.empty()) {
+                problems.push_back("request " + std::to_string(k) + ": no reply (" + (ex.done ? ex.error : "timed out") + ")");
+                continue;
+            }
+            ++codes[ex.response_code];
+            if (ex.response_code != "0000") {
+                if (seen) problems.push_back("request " + std::to_string(k) + ": answered " + ex.response_code + " but an SMS went out");
+                continue;
+            }
+            latency.push_back(ms_between(ex.sent_at, ex.answered_at));
+            last_ok = std::max(last_ok, ex.answered_at);
+            if (seen != 1) {
+                problems.push_back("request " + std::to_string(k) + ": answered 0000 but " + std::to_string(seen) + " SMS went out");
+                continue;
+            }
+            const std::string& text = it->second.front();
+            const auto digits_end = text.find_last_of("0123456789");
+            const auto digits_begin = digits_end == std::string::npos ? std::string::npos : text.find_last_not_of("0123456789", digits_end);
+            if (digits_end == std::string::npos) {
+                problems.push_back("request " + std::to_string(k) + ": no code in the SMS");
+                continue;
+            }
+            const std::size_t from = digits_begin == std::string::npos ? 0 : digits_begin + 1;
+            to_verify.emplace_back(k, text.substr(from, digits_end + 1 - from));
+        }
+        std::size_t verified = 0;
+        std::map<std::string, int> verify_codes;
+        {
+            net::io_context io;
+            auto c = std::make_shared<client_conn>(io, ep, auth);
+            bool ok = false;
+            c->connect([&](beast::error_code ec) { ok = !ec; });
+            io.run();
+            io.restart();
+            if (!ok) die("verify connection failed");
+            std::vector<exchange> vex(to_verify.size());
+            std::size_t i = 0;
+            std::function<void()> go = [&] {
+                if (i >= vex.size()) return;
+                const auto& [k, code] = to_verify[i];
+                vex[i].body = json{{"command", "verify-otp"},
+                                   {"data", {{"receiver", "0813" + receivers[k].substr(5)}, {"reference", references[k]}, {"otp", code}}}}
+                                  .dump();
+                c->run(vex[i++], "/api/otp", std::chrono::seconds(30), go);
+            };
+            go();
+            io.run();
+            c->close();
+            for (const auto& v : vex) {
+                ++verify_codes[v.done && v.error.empty() ? v.response_code : "no reply"];
+                if (v.response_code == "0000") ++verified;
+            }
+            if (verified != to_verify.size()) problems.push_back(std::to_string(to_verify.size() - verified) + " OTPs did not verify");
+        }
+        const double secs = std::max(1e-9, ms_between(start, last_ok) / 1000);
+        const double rate = static_cast<double>(latency.size()) / secs;
+        const double limit = send_delay_ms > 0 ? modems * 1000.0 / send_delay_ms : NAN;
+        std::cout << "request-otp under load: " << otp_connections << " keep-alive connections, one request in flight each, for "
+                  << otp_seconds << " s; distinct receivers; every reply waits for the SMS (+CMGS)\n\n";
+        std::cout << "| | |\n|---|---:|\n";
+        std::cout << "| requests / answered 0000 | " << exs.size() << " / " << latency.size() << " |\n";
+        std::string code_list;
+        for (const auto& [code, n] : codes) code_list += (code_list.empty() ? "" : ", ") + code + " x" + std::to_string(n);
+        std::cout << "| reply codes | " << code_list << " |\n";
+        std::cout << "| **request-otp/s** (0000 replies / first request to last 0000 reply) | **" << fmt(rate, 1) << "** |\n";
+        std::cout << "| modems' nominal limit (N / send_delay) | " << (send_delay_ms > 0 ? fmt(limit, 0) + "/s, ratio " + fmt(rate / limit, 3) : "none (send_delay 0)") << " |\n";
+        std::cout << "| reply time p50 / p90 / p99 / max | " << fmt(median(latency), 2) << " / " << fmt(percentile(latency, 90), 2) << " / "
+                  << fmt(percentile(latency, 99), 2) << " / " << fmt(percentile(latency, 100), 2) << " ms |\n";
+        std::cout << "| daemon CPU during the load | " << fmt(cpu_used, 2) << " s, " << fmt(100 * cpu_used / (ms_between(start, end) / 1000), 0)
+                  << "% of one core |\n";
+        std::cout << "| OTPs read from the simulators and verified (verify-otp 0000) | " << verified << " / " << to_verify.size() << " |\n\n";
+        int exit_code = 0;
+        if (!problems.empty()) {
+            std::cout << "CORRECTNESS FAILED:\n";
+            for (std::size_t i = 0; i < problems.size() && i < 20; ++i) std::cout << "  " << problems[i] << "\n";
+            if (problems.size() > 20) std::cout << "  ... and " << problems.size() - 20 << " more\n";
+            exit_code = 1;
+        } else {
+            std::cout << "correctness: every 0000 OTP reached its receiver exactly once and verified; no SMS for other replies\n";
+        }
+        std::cout << "run time: " << fmt(ms_between(run_started, clock_type::now()) / 1000, 1) << " s"
+                  << (keep ? ", work directory " + work_dir + " kept" : "") << "\n";
+        std::cout.flush();
+        stop_daemon();
+        sims.clear();
+        cleanup_dir();
+        return exit_code;
+    }
 
     // ---------------------------------------------------------------- burst
     std::vector<exchange> burst_ex(static_cast<std::size_t>(burst));
@@ -548,17 +931,17 @@ int main(int argc, char** argv) {
     for (int i = 0; i < burst; ++i) {
         char num[32];
         std::snprintf(num, sizeof num, "%08d", 10000000 + i);
-        const std::string receiver = std::string("0812") + num;
         burst_texts.push_back("otppi bench " + nonce + " burst " + std::to_string(i));
         burst_dest.push_back("62812" + std::string(num));
-        burst_ex[static_cast<std::size_t>(i)].body = sms_body(receiver, burst_texts.back());
+        burst_ex[static_cast<std::size_t>(i)].body = sms_request(num, burst_texts.back());
     }
     const std::size_t sent_before_burst = total_sent();
+    const double cpu_before_burst = gateway_cpu();
     clock_type::time_point burst_start{};
     {
         net::io_context io;
         std::vector<std::shared_ptr<client_conn>> conns;
-        for (int i = 0; i < connections; ++i) conns.push_back(std::make_shared<client_conn>(io, ep, auth));
+        for (int i = 0; i < connections; ++i) conns.push_back(std::make_shared<client_conn>(io, ep, auth, kannel));
         // Connect all first, so that the burst is the requests only.
         int connected = 0, failed = 0;
         for (auto& c : conns)
@@ -580,8 +963,17 @@ int main(int argc, char** argv) {
         for (auto& c : conns) c->close();
     }
     const auto burst_replied = clock_type::now();
-    // Replies come after +CMGS; a message the daemon sent but did not report would show up here.
-    std::this_thread::sleep_for(milliseconds(std::max(300, send_delay_ms * 2)));
+    if (kannel) {
+        // Kannel accepted them before sending: wait for the simulators (a Kannel
+        // modem takes seconds per message), until none came for 20 s.
+        const auto accepted = static_cast<std::size_t>(
+            std::count_if(burst_ex.begin(), burst_ex.end(), [](const exchange& e) { return e.response_code == "0000"; }));
+        obs.wait_for_count(sent_before_burst + accepted, std::chrono::seconds(20));
+        std::this_thread::sleep_for(milliseconds(1000));  // a message sent twice would show up here
+    } else {
+        // Replies come after +CMGS; a message the daemon sent but did not report would show up here.
+        std::this_thread::sleep_for(milliseconds(std::max(300, send_delay_ms * 2)));
+    }
     const std::size_t burst_sent = total_sent() - sent_before_burst;
 
     auto burst_problems = check_phase(burst_ex, burst_texts, burst_dest, obs, burst_sent);
@@ -598,6 +990,8 @@ int main(int argc, char** argv) {
             }
         }
     }
+    // CPU of the gateway from the first request to now (the last +CMGS, plus the waits above, idle).
+    const double burst_cpu = gateway_cpu() - cpu_before_burst;
     std::vector<double> burst_reply_ms;
     for (const auto& ex : burst_ex)
         if (ex.done && ex.error.empty()) burst_reply_ms.push_back(ms_between(ex.sent_at, ex.answered_at));
@@ -619,12 +1013,12 @@ int main(int argc, char** argv) {
         std::snprintf(num, sizeof num, "%08d", 20000000 + i);
         lat_texts.push_back("otppi bench " + nonce + " latency " + std::to_string(i));
         lat_dest.push_back("62812" + std::string(num));
-        lat_ex[static_cast<std::size_t>(i)].body = sms_body(std::string("0812") + num, lat_texts.back());
+        lat_ex[static_cast<std::size_t>(i)].body = sms_request(num, lat_texts.back());
     }
     const std::size_t sent_before_latency = total_sent();
     {
         net::io_context io;
-        auto c = std::make_shared<client_conn>(io, ep, auth);
+        auto c = std::make_shared<client_conn>(io, ep, auth, kannel);
         bool ok = false;
         c->connect([&](beast::error_code ec) { ok = !ec; });
         io.run();
@@ -632,6 +1026,8 @@ int main(int argc, char** argv) {
         if (!ok) die("latency connection failed");
         std::size_t k = 0;
         std::function<void()> go = [&] {
+            // Kannel answers before sending: the next request waits until the last one reached its modem.
+            if (kannel && k > 0 && lat_ex[k - 1].response_code == "0000") obs.wait_for_text(lat_texts[k - 1], std::chrono::seconds(30));
             if (k >= lat_ex.size()) return;
             auto& ex = lat_ex[k++];
             c->run(ex, "/api/sms", std::chrono::seconds(reply_wait_s + 10), go);
@@ -640,7 +1036,7 @@ int main(int argc, char** argv) {
         io.run();
         c->close();
     }
-    std::this_thread::sleep_for(milliseconds(100));
+    std::this_thread::sleep_for(milliseconds(kannel ? 1000 : 100));
     const std::size_t lat_sent = total_sent() - sent_before_latency;
     auto lat_problems = check_phase(lat_ex, lat_texts, lat_dest, obs, lat_sent);
     std::vector<double> to_cmgs, to_reply, cmgs_to_reply;
@@ -659,14 +1055,10 @@ int main(int argc, char** argv) {
 
     // ---------------------------------------------------------------- report
     const double total_s = ms_between(run_started, clock_type::now()) / 1000;
-    std::cout << "otppi SMS pipeline benchmark: daemon " << daemon << "\n";
-    std::cout << "modems: " << modems << " simulated SIM800L (in-process, ptys), send_delay " << send_delay_ms
-              << " ms; limit " << fmt(limit_per_s, 1) << " SMS/s; all " << modems << " connected " << fmt(ready_ms, 0)
-              << " ms after exec (polled)\n\n";
-
-    std::cout << "Burst: " << burst << " send-sms at once on " << connections << " keep-alive connections\n\n";
+    std::cout << "Burst: " << burst << " send-sms at once on " << connections << " keep-alive connections"
+              << (kannel ? " (Kannel: sendsms GETs, each answered at once, before its modem is used)" : "") << "\n\n";
     std::cout << "| | |\n|---|---:|\n";
-    std::cout << "| sent (simulators) / 0000 replies | " << burst_sent << " / "
+    std::cout << "| sent (simulators) / " << (kannel ? "accepted replies" : "0000 replies") << " | " << burst_sent << " / "
               << std::count_if(burst_ex.begin(), burst_ex.end(), [](const exchange& e) { return e.response_code == "0000"; }) << " |\n";
     std::cout << "| per modem |";
     for (std::size_t i = 0; i < per_sim.size(); ++i) std::cout << (i ? " / " : " ") << per_sim[i];
@@ -675,23 +1067,29 @@ int main(int argc, char** argv) {
     std::cout << "| first request -> last +CMGS | " << fmt(makespan_ms, 0) << " ms (at the limit: "
               << fmt(static_cast<double>(burst) / limit_per_s * 1000, 0) << " ms) |\n";
     std::cout << "| first request -> last reply | " << fmt(ms_between(burst_start, burst_replied), 0) << " ms |\n";
-    std::cout << "| reply time p50 / p99 / max | " << fmt(median(burst_reply_ms), 0) << " / " << fmt(percentile(burst_reply_ms, 99), 0)
-              << " / " << fmt(percentile(burst_reply_ms, 100), 0) << " ms |\n";
+    std::cout << "| reply time p50 / p99 / max | " << fmt(median(burst_reply_ms), kannel ? 1 : 0) << " / "
+              << fmt(percentile(burst_reply_ms, 99), kannel ? 1 : 0) << " / " << fmt(percentile(burst_reply_ms, 100), kannel ? 1 : 0)
+              << " ms |\n";
     std::cout << "| time per message per modem | " << fmt(per_msg_ms, 1) << " ms (send_delay " << send_delay_ms << " ms, added "
               << fmt(per_msg_ms - send_delay_ms, 1) << " ms) |\n";
+    std::cout << "| " << gateway_name << " CPU, first request to last +CMGS and after | " << fmt(burst_cpu, 2) << " s |\n";
     std::cout << "| **throughput** | **" << fmt(rate, 2) << " SMS/s** |\n";
     std::cout << "| **vs limit (" << fmt(limit_per_s, 0) << "/s)** | **" << fmt(ratio, 3) << "** |\n\n";
 
     std::cout << "Latency on idle modems: send_delay 0, " << samples << " sequential send-sms on one keep-alive connection (after "
-              << warmup << " warm-up requests)\n\n";
+              << warmup << " warm-up requests" << (kannel ? "; each sent once the one before reached its modem" : "") << ")\n\n";
     std::cout << "| ms | median | p90 | p99 | max |\n|---|---:|---:|---:|---:|\n";
     auto row = [](const char* name, const std::vector<double>& v) {
         std::cout << "| " << name << " | " << fmt(median(v), 2) << " | " << fmt(percentile(v, 90), 2) << " | " << fmt(percentile(v, 99), 2)
                   << " | " << fmt(percentile(v, 100), 2) << " |\n";
     };
     row("request -> +CMGS seen by the simulator (bounds request -> AT+CMGS)", to_cmgs);
-    row("+CMGS -> HTTP reply", cmgs_to_reply);
-    row("request -> HTTP reply", to_reply);
+    if (kannel) {
+        row("request -> HTTP reply (sent before the modem is used)", to_reply);
+    } else {
+        row("+CMGS -> HTTP reply", cmgs_to_reply);
+        row("request -> HTTP reply", to_reply);
+    }
     std::cout << "\n";
 
     int exit_code = 0;
@@ -704,8 +1102,8 @@ int main(int argc, char** argv) {
         if (problems.size() > 20) std::cout << "  ... and " << problems.size() - 20 << " more\n";
         exit_code = 1;
     } else {
-        std::cout << "correctness: every request answered 0000, every message sent exactly once, to its receiver ("
-                  << burst_sent + lat_sent << " messages)\n";
+        std::cout << "correctness: every request answered " << (kannel ? "\"0: Accepted\"" : "0000")
+                  << ", every message sent exactly once, to its receiver (" << burst_sent + lat_sent << " messages)\n";
     }
     const bool burst_ok = ratio >= target_ratio;
     const double med = median(to_cmgs);

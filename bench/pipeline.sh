@@ -15,21 +15,43 @@
 #            and to the HTTP reply; target: median <= 5 ms
 # and checks that every message was sent exactly once.
 #
+#   OTPPI_BENCH_PEER=kannel bench/pipeline.sh
+#
+# The same two phases against Kannel (Debian package `kannel`: bearerbox with
+# one `at` SMSC per simulated modem, smsbox's sendsms interface; config
+# template bench/peers/kannel.conf.in) on the same simulated modems. Kannel's
+# `at` driver sends about one message per modem every 2 s, so the defaults
+# are smaller: a burst of 40 and 20 latency samples (about 65 s).
+#
+#   OTPPI_BENCH_MODE=request-otp bench/pipeline.sh
+#
+# request-otp under load instead: OTPPI_BENCH_OTP_CONNECTIONS connections send
+# request-otp (distinct receivers) for OTPPI_BENCH_OTP_SECONDS to modems that
+# take OTPPI_BENCH_SEND_DELAY_MS (default 5 here) per SMS. request-otp answers
+# once its SMS is out, so its rate is bounded by the modems. Every OTP is then
+# read from the simulators and verified.
+#
 # Only loopback traffic and ptys; the request counts are fixed and the run is
 # bounded (the program gives up after OTPPI_BENCH_MAX_S); everything started
 # here is stopped on exit, also on Ctrl-C.
 #
-# Exit: 0 both targets met, 3 a target missed, 1 a lost or duplicated message
-# or a failed set-up.
+# Exit: 0 both targets met (request-otp: no target), 3 a target missed, 1 a
+# lost or duplicated message or a failed set-up.
 #
 # Environment:
+#   OTPPI_BENCH_PEER           otppi or kannel                     (default otppi)
+#   OTPPI_BENCH_MODE           send-sms or request-otp             (default send-sms)
 #   OTPPI_BENCH_MODEMS         simulated modems                    (default 4)
-#   OTPPI_BENCH_SEND_DELAY_MS  each modem's time per SMS in the burst (default 250)
-#   OTPPI_BENCH_BURST          send-sms requests in the burst      (default 200)
+#   OTPPI_BENCH_SEND_DELAY_MS  each modem's time per SMS in the burst (default 250;
+#                              request-otp: 5)
+#   OTPPI_BENCH_BURST          send-sms requests in the burst      (default 200; Kannel 40)
 #   OTPPI_BENCH_CONNECTIONS    connections for the burst (default: one per request;
 #                              the server takes one request at a time per connection)
-#   OTPPI_BENCH_SAMPLES        sequential requests, latency phase  (default 200)
-#   OTPPI_BENCH_MAX_S          hard limit for the run              (default 110)
+#   OTPPI_BENCH_SAMPLES        sequential requests, latency phase  (default 200; Kannel 20)
+#   OTPPI_BENCH_OTP_SECONDS    request-otp: duration of the load   (default 10)
+#   OTPPI_BENCH_OTP_CONNECTIONS request-otp: connections, one request in flight each (default 32)
+#   OTPPI_BENCH_KANNEL_LOG_LEVEL Kannel's log-level (default 2, warnings; 0 logs every AT line)
+#   OTPPI_BENCH_MAX_S          hard limit for the run              (default 110; Kannel 300)
 #   OTPPI_BENCH_NO_BUILD=1     use the binaries as they are
 #   OTPPI_BENCH_KEEP=1         keep the temporary directory (config, daemon log, SMS log)
 #   OTPPI_BUILD_DIR            build directory                     (default build)
@@ -87,12 +109,26 @@ echo "machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/c
 echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
-args=("$daemon_bin" --work-dir "$tmp"
+peer="${OTPPI_BENCH_PEER:-otppi}"
+mode="${OTPPI_BENCH_MODE:-send-sms}"
+burst=200 samples=200 max_s=110 delay=250
+if [[ "$peer" == kannel ]]; then
+  burst=40 samples=20 max_s=300
+  for tool in /usr/sbin/bearerbox /usr/sbin/smsbox; do
+    [[ -x "$tool" ]] || die "$tool is missing: apt-get install kannel (scripts/install-deps.sh --bench)"
+  done
+fi
+[[ "$mode" != request-otp ]] || delay=5
+args=("$daemon_bin" --work-dir "$tmp" --peer "$peer" --mode "$mode"
   --modems "${OTPPI_BENCH_MODEMS:-4}"
-  --send-delay-ms "${OTPPI_BENCH_SEND_DELAY_MS:-250}"
-  --burst "${OTPPI_BENCH_BURST:-200}"
-  --samples "${OTPPI_BENCH_SAMPLES:-200}"
-  --max-seconds "${OTPPI_BENCH_MAX_S:-110}")
+  --send-delay-ms "${OTPPI_BENCH_SEND_DELAY_MS:-$delay}"
+  --burst "${OTPPI_BENCH_BURST:-$burst}"
+  --samples "${OTPPI_BENCH_SAMPLES:-$samples}"
+  --otp-seconds "${OTPPI_BENCH_OTP_SECONDS:-10}"
+  --otp-connections "${OTPPI_BENCH_OTP_CONNECTIONS:-32}"
+  --kannel-config bench/peers/kannel.conf.in
+  --kannel-log-level "${OTPPI_BENCH_KANNEL_LOG_LEVEL:-2}"
+  --max-seconds "${OTPPI_BENCH_MAX_S:-$max_s}")
 [[ -z "${OTPPI_BENCH_CONNECTIONS:-}" ]] || args+=(--connections "$OTPPI_BENCH_CONNECTIONS")
 
 # In the background, so that the INT/TERM trap runs at once and stops it.

@@ -4,6 +4,8 @@
 #   scripts/install-deps.sh          build and run dependencies
 #   scripts/install-deps.sh --test   also what the test suite uses
 #   scripts/install-deps.sh --fuzz   also clang and libFuzzer
+#   scripts/install-deps.sh --bench  also wrk and the peers bench/ compares otppi with
+#                                    (Kannel; Flask + Redis under gunicorn)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libboost-dev nlohmann-json3-dev libssl-dev
@@ -13,6 +15,9 @@ if [[ "${1:-}" == "--test" ]]; then
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)
+fi
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(wrk kannel redis-server python3-flask python3-redis gunicorn)
 fi
 
 missing=()
