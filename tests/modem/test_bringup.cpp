@@ -451,6 +451,81 @@ TEST(BringupRunner, ForcedVendorWins) {
     EXPECT_NE(std::find(run.sent.begin(), run.sent.end(), "AT+QCCID"), run.sent.end());
 }
 
+TEST(BringupRunner, SmsModeAutoFallsBackOnlyWhenPduModeIsRefused) {
+    auto count = [](const std::vector<std::string>& v, std::string_view s) { return std::count(v.begin(), v.end(), s); };
+    bringup_options opts;
+    opts.sms_mode = sms_mode_setting::automatic;
+    pin_latch latch;
+    {
+        // "+CMS ERROR: 303" (not supported) with AT+CMGF=? silent: text mode at once.
+        bringup b(latch, opts);
+        auto run = run_scripted(b, [](const std::string& c) -> std::optional<at_result> {
+            if (c == "AT+CMGF=?") return plain_error();
+            if (c == "AT+CMGF=0") {
+                at_result r;
+                r.status = at_status::cms_error;
+                r.code = 303;
+                return r;
+            }
+            return std::nullopt;
+        });
+        EXPECT_TRUE(std::holds_alternative<bringup_actions::done>(run.end));
+        EXPECT_EQ(b.identity().sms_mode, sms_format::text);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=0"), 1);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=1"), 1);
+        EXPECT_EQ(count(run.sent, "AT+CSDH=1"), 1);
+    }
+    {
+        // PDU mode is listed: an ERROR is "not yet" (SMS still loading), retried.
+        bringup b(latch, opts);
+        int refusals = 2;
+        auto run = run_scripted(b, [&](const std::string& c) -> std::optional<at_result> {
+            if (c == "AT+CMGF=?") return ok({"+CMGF: (0,1)"});
+            if (c == "AT+CMGF=0" && refusals-- > 0) return plain_error();
+            return std::nullopt;
+        });
+        EXPECT_TRUE(std::holds_alternative<bringup_actions::done>(run.end));
+        EXPECT_EQ(b.identity().sms_mode, sms_format::pdu);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=0"), 3);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=1"), 0);
+        EXPECT_EQ(count(run.sent, "AT+CSCS=\"GSM\""), 0);
+    }
+    {
+        // Listed but refused every time: text mode once the attempts run out.
+        bringup b(latch, opts);
+        auto run = run_scripted(b, [&](const std::string& c) -> std::optional<at_result> {
+            if (c == "AT+CMGF=?") return ok({"+CMGF: (0-1)"});
+            if (c == "AT+CMGF=0") return plain_error();
+            return std::nullopt;
+        });
+        EXPECT_TRUE(std::holds_alternative<bringup_actions::done>(run.end));
+        EXPECT_EQ(b.identity().sms_mode, sms_format::text);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=0"), 5);
+    }
+    {
+        // "pdu" (the default) never tries text mode: a refusal ends bring-up.
+        bringup b(latch);
+        auto run = run_scripted(b, [](const std::string& c) -> std::optional<at_result> {
+            if (c == "AT+CMGF=0") return plain_error();
+            return std::nullopt;
+        });
+        EXPECT_EQ(failed_with(run.end), bringup_error::command_failed);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=1"), 0);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=?"), 0);
+    }
+    {
+        // "text": no AT+CMGF=0 at all.
+        bringup_options text_opts;
+        text_opts.sms_mode = sms_mode_setting::text;
+        bringup b(latch, text_opts);
+        auto run = run_scripted(b, [](const std::string&) { return std::nullopt; });
+        EXPECT_TRUE(std::holds_alternative<bringup_actions::done>(run.end));
+        EXPECT_EQ(b.identity().sms_mode, sms_format::text);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=0"), 0);
+        EXPECT_EQ(b.identity().ucs2_charset, false) << "AT+CSCS=? answered nothing";
+    }
+}
+
 TEST(BringupRunner, OutOfSequenceCallsAreRefused) {
     pin_latch latch;
     bringup b(latch);
