@@ -99,6 +99,7 @@ config extract(const json& doc) {
         mc.max_sms_per_minute = m["max_sms_per_minute"];
         mc.max_sms_per_day = m["max_sms_per_day"];
         mc.vendor = m["vendor"];
+        mc.sms_mode = m["sms_mode"];
         c.modems.push_back(std::move(mc));
     }
     return c;
@@ -214,7 +215,8 @@ json to_json(const config& c) {
                                {"recipient_prefix", m.recipient_prefix}, {"default_modem", m.default_modem},
                                {"active", m.active}, {"send_sms_from_api", m.send_sms_from_api},
                                {"sim_pin", m.sim_pin}, {"max_sms_per_minute", m.max_sms_per_minute},
-                               {"max_sms_per_day", m.max_sms_per_day}, {"vendor", m.vendor}});
+                               {"max_sms_per_day", m.max_sms_per_day}, {"vendor", m.vendor},
+                               {"sms_mode", m.sms_mode}});
     }
     return j;
 }

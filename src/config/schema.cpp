@@ -212,7 +212,8 @@ node_ptr build_root() {
                                           })},
                          {"max_sms_per_minute", integer(0, 1000, 0)},
                          {"max_sms_per_day", integer(0, 1000000, 0)},
-                         {"vendor", string_of({"auto", "generic", "simcom", "huawei", "quectel"}, "auto")}});
+                         {"vendor", string_of({"auto", "generic", "simcom", "huawei", "quectel"}, "auto")},
+                         {"sms_mode", string_of({"pdu", "text", "auto"}, "pdu")}});
     return object({{"device_name", string(1, 64, "OTP-Pi")},
                    {"state_dir", string(1, 4096, "/var/lib/otppi", check_absolute_path)},
                    {"api", api},

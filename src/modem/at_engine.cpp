@@ -188,6 +188,9 @@ void at_engine::handle_prompt(out& o) {
         arm(current_->cmd.data_timeout, o);
         return;
     }
+    // A text-mode body with line breaks: one "> " per CR, already answered by
+    // the rest of the data and its Ctrl-Z.
+    if (state_ == state::await_data_reply && current_ && current_->cmd.data_line_prompts) return;
     // Nobody asked for a prompt: whatever we write next would become message
     // text, so cancel the entry mode right away.
     o.notes.push_back(actions::diagnostic{diagnostic_kind::unexpected_prompt, {}});

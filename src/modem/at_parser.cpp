@@ -278,7 +278,11 @@ constexpr std::array word_urcs{
 bool is_two_line_header(std::string_view line) {
     auto name = detail::urc_name(line);
     if (name.size() == line.size()) return false;  // no ':'
-    return iequals(name, "+CMT") || iequals(name, "+CDS") || iequals(name, "+CBM");
+    // Text mode prints a status report on one line, with quoted time stamps:
+    // +CDS: <fo>,<mr>,[<ra>],[<tora>],<scts>,<dt>,<st>. The PDU form is
+    // "+CDS: <length>" and never has a quote.
+    if (iequals(name, "+CDS")) return line.find('"') == std::string_view::npos;
+    return iequals(name, "+CMT") || iequals(name, "+CBM");
 }
 
 // True when the +CUSD line's quoted text is complete. Quotes escaped with a

@@ -1,5 +1,6 @@
 #include "otppi/modem/bringup.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace otppi::modem {
@@ -178,6 +179,56 @@ step_outcome p_retry_on_error(const at_result& r, bringup_context&) {
     return r.ok() ? next() : retry(bringup_error::command_failed, describe(r));
 }
 
+step_outcome p_pdu_mode(const at_result& r, bringup_context& c) {
+    if (!r.ok()) return retry(bringup_error::command_failed, describe(r));
+    c.pdu_confirmed = true;
+    c.identity.sms_mode = sms_format::pdu;
+    return next();
+}
+
+// A refusal that says "no PDU mode here" rather than "not now".
+bool refuses_mode(const at_result& r) {
+    if (r.status == at_status::error) return true;
+    if (r.status == at_status::cms_error && r.code) return *r.code == 302 || *r.code == 303 || *r.code == 304;
+    if (r.status == at_status::cme_error && r.code) return *r.code == 3 || *r.code == 4;
+    return false;
+}
+
+step_outcome p_pdu_mode_auto(const at_result& r, bringup_context& c) {
+    if (r.ok()) return p_pdu_mode(r, c);
+    // Listed in AT+CMGF=?: the SMS part is probably still loading, so ask again.
+    if (c.pdu_listed.value_or(false) || !refuses_mode(r)) return retry(bringup_error::command_failed, describe(r));
+    return failure(bringup_error::command_failed, "PDU mode refused: " + describe(r));
+}
+
+step_outcome p_cmgf_modes(const at_result& r, bringup_context& c) {
+    if (!r.ok()) return failure(r);
+    if (auto modes = parse_cmgf_modes(r.lines)) c.pdu_listed = std::find(modes->begin(), modes->end(), 0) != modes->end();
+    return next();
+}
+
+bool c_pdu_not_confirmed(const bringup_context& c) { return !c.pdu_confirmed; }
+bool c_text_mode(const bringup_context& c) { return c.identity.sms_mode == sms_format::text; }
+
+step_outcome p_text_mode(const at_result& r, bringup_context& c) {
+    if (!r.ok()) return retry(bringup_error::command_failed, describe(r));
+    c.identity.sms_mode = sms_format::text;
+    return next();
+}
+
+step_outcome p_cscs_list(const at_result& r, bringup_context& c) {
+    if (!r.ok()) return failure(r);
+    auto sets = parse_cscs_list(r.lines);
+    c.identity.ucs2_charset = std::find(sets.begin(), sets.end(), "UCS2") != sets.end();
+    return next();
+}
+
+step_outcome p_csdh(const at_result& r, bringup_context& c) {
+    if (!r.ok()) return failure(r);
+    c.identity.text_headers = true;
+    return next();
+}
+
 step_outcome p_csms(const at_result& r, bringup_context& c) {
     if (!r.ok()) return failure(r);
     c.identity.csms = parse_csms(r.lines);
@@ -305,10 +356,34 @@ std::vector<bringup_step> init_steps(const vendor_profile& vendor, const bringup
     ef.when = c_iccid_missing;
     v.push_back(std::move(ef));
 
-    auto pdu = step("pdu_mode", make_command("AT+CMGF=0", 2s), p_retry_on_error, false);
-    pdu.max_attempts = 5;
-    pdu.retry_delay = 1s;
-    v.push_back(std::move(pdu));
+    const bool auto_mode = options.sms_mode == sms_mode_setting::automatic;
+    if (auto_mode) v.push_back(step("sms_formats", make_command("AT+CMGF=?", 2s), p_cmgf_modes, true));
+    if (options.sms_mode != sms_mode_setting::text) {
+        // In auto mode a refusal is not fatal: text mode follows.
+        auto pdu = step("pdu_mode", make_command("AT+CMGF=0", 2s), auto_mode ? p_pdu_mode_auto : p_pdu_mode, auto_mode);
+        pdu.max_attempts = 5;
+        pdu.retry_delay = 1s;
+        v.push_back(std::move(pdu));
+    }
+    if (options.sms_mode != sms_mode_setting::pdu) {
+        auto text = step("text_mode", make_command("AT+CMGF=1", 2s), p_text_mode, false);
+        text.when = c_pdu_not_confirmed;
+        text.max_attempts = 5;
+        text.retry_delay = 1s;
+        v.push_back(std::move(text));
+        // The driver types GSM codes; other commands (USSD) expect that set too.
+        auto charset = step("text_charset", make_cscs(text_charset::gsm, 2s), p_retry_on_error, false);
+        charset.when = c_text_mode;
+        charset.max_attempts = 2;
+        charset.retry_delay = 1s;
+        v.push_back(std::move(charset));
+        auto sets = step("text_charsets", make_command("AT+CSCS=?", 2s), p_cscs_list, true);
+        sets.when = c_text_mode;
+        v.push_back(std::move(sets));
+        auto headers = step("text_headers", make_command("AT+CSDH=1", 2s), p_csdh, true);
+        headers.when = c_text_mode;
+        v.push_back(std::move(headers));
+    }
     v.push_back(step("sms_service", make_command("AT+CSMS?", 2s), p_csms, true));
     v.push_back(step("more_messages", make_command("AT+CMMS?", 2s), p_cmms, true));
     v.push_back(step("indications", make_command(std::string(vendor.cnmi), 2s), p_cnmi, true));

@@ -212,6 +212,13 @@ struct modem::impl : std::enable_shared_from_this<impl> {
     bool reopen_pending_ = false;
     bool ussd_session_ = false;
     std::uint8_t next_concat_ref_ = 0;
+    // Text mode: the TE character set and AT+CSMP line the modem has now as far
+    // as we know (nullopt / empty: unknown, set again before the next send),
+    // and +CMTI indices whose reading waits for the operation in flight (a
+    // read switches the character set, which an operation must not see).
+    std::optional<text_charset> charset_;
+    std::string csmp_;
+    std::vector<int> deferred_reads_;
     std::unique_ptr<operation> op_;
     std::deque<std::unique_ptr<operation>> queue_;
     std::uint64_t op_serial_ = 0;
@@ -404,6 +411,10 @@ struct modem::impl : std::enable_shared_from_this<impl> {
         bo.query_own_number = opts_.query_own_number;
         bo.sim_ready_polls = std::max(1u, opts_.sim_ready_polls);
         bo.sim_poll_delay = opts_.sim_poll_delay;
+        bo.sms_mode = sms_mode_from_config(cfg_.sms_mode);
+        charset_.reset();
+        csmp_.clear();
+        deferred_reads_.clear();
         bringup_.emplace(latch_, bo);
         ++bringup_gen_;
         set_state(modem_state::initializing);
@@ -443,9 +454,11 @@ struct modem::impl : std::enable_shared_from_this<impl> {
         transient_logged_.clear();
         lost_since_ready_ = false;
         backoff_ = opts_.reopen_interval;
-        spdlog::info("modem {}: {} {} ({} profile), IMEI {}, operator \"{}\", signal {} dBm", id(), identity_.manufacturer, identity_.model,
-                     identity_.vendor, identity_.imei, identity_.operator_name, signal_dbm());
+        spdlog::info("modem {}: {} {} ({} profile), IMEI {}, operator \"{}\", signal {} dBm, SMS in {} mode", id(), identity_.manufacturer,
+                     identity_.model, identity_.vendor, identity_.imei, identity_.operator_name, signal_dbm(),
+                     to_string(identity_.sms_mode));
         spdlog::debug("modem {}: IMSI {}, ICCID {}", id(), identity_.imsi, identity_.iccid);
+        log_sms_mode();
         set_state(modem_state::ready);
         emit(modem_event{modem_event::kind::identity_updated, state_, {}, std::nullopt, std::nullopt});
         arm_periodic();
@@ -455,6 +468,19 @@ struct modem::impl : std::enable_shared_from_this<impl> {
             return;
         }
         pump_ops();
+    }
+
+    // Text mode limits what the modem can send: said once per bring-up, as a
+    // warning when it was not asked for.
+    void log_sms_mode() {
+        if (identity_.sms_mode != sms_format::text) return;
+        charset_ = text_charset::gsm;  // the bring-up set AT+CSCS="GSM"
+        const bool configured = sms_mode_from_config(cfg_.sms_mode) == sms_mode_setting::text;
+        const auto level = configured ? spdlog::level::info : spdlog::level::warn;
+        spdlog::log(level, "modem {}: SMS in text mode ({}): single-part messages only, {}{}", id(),
+                    configured ? "configured" : "the modem refused PDU mode",
+                    identity_.ucs2_charset ? "UCS2 for non-GSM text" : "no UCS2 (GSM 7-bit text only)",
+                    identity_.text_headers ? "" : ", no AT+CSDH (8-bit and UCS2 bodies cannot be told apart)");
     }
 
     void bringup_failed(const bringup_actions::failed& f) {
@@ -608,7 +634,7 @@ struct modem::impl : std::enable_shared_from_this<impl> {
     void apply_config(const config::modem_config& c) {
         const bool serial_changed = c.port != cfg_.port || c.baud_rate != cfg_.baud_rate || c.parity != cfg_.parity ||
                                     c.data_bits != cfg_.data_bits || c.stop_bits != cfg_.stop_bits;
-        const bool vendor_changed = c.vendor != cfg_.vendor;
+        const bool vendor_changed = c.vendor != cfg_.vendor || c.sms_mode != cfg_.sms_mode;
         const bool pin_changed = c.sim_pin != cfg_.sim_pin;
         cfg_ = c;
         if (pin_changed) {
@@ -680,6 +706,11 @@ struct modem::impl : std::enable_shared_from_this<impl> {
     void complete_op() {
         op_.reset();
         op_timer_.cancel();
+        if (!deferred_reads_.empty() && state_ == modem_state::ready && channel_.is_open()) {
+            auto indices = std::move(deferred_reads_);
+            deferred_reads_.clear();
+            for (int i : indices) read_stored(i);
+        }
         if (stopping_) {
             finish_stop();
             return;
@@ -749,7 +780,10 @@ struct modem::impl : std::enable_shared_from_this<impl> {
                 if (auto p = parse_cmt(u)) handle_pdu(p->pdu);
                 return;
             case urc_kind::status_report:
-                if (auto p = parse_cds(u)) handle_pdu(p->pdu);
+                if (auto p = parse_cds(u))
+                    handle_pdu(p->pdu);
+                else if (auto t = parse_cds_text(u.line))
+                    handle_text_record(*t, text_charset::gsm);
                 return;
             case urc_kind::ussd:
                 if (auto r = parse_cusd(u.line)) {
@@ -796,6 +830,10 @@ struct modem::impl : std::enable_shared_from_this<impl> {
     // --------------------------------------------------------- incoming SMS
 
     void sync_storage() {
+        if (identity_.sms_mode == sms_format::text) {
+            sync_storage_text();
+            return;
+        }
         // Messages that arrived while we were away (or whose +CMTI was lost).
         // Its deadline is kept short: sends queue behind it on a stalled modem.
         submit(make_list_pdus(4, 2 * opts_.command_timeout), [](impl& m, const at_result& r) {
@@ -811,6 +849,10 @@ struct modem::impl : std::enable_shared_from_this<impl> {
     }
 
     void read_stored(int index) {
+        if (identity_.sms_mode == sms_format::text) {
+            read_stored_text(index);
+            return;
+        }
         auto cmd = make_read_pdu(index);
         if (!cmd) return;
         cmd->timeout = std::max(cmd->timeout, opts_.command_timeout);
@@ -823,6 +865,99 @@ struct modem::impl : std::enable_shared_from_this<impl> {
             if (!sp) return;  // empty slot
             if (m.handle_pdu(sp->pdu)) m.delete_stored(index);
         });
+    }
+
+    // ------------------------------------------------------- text mode reads
+
+    // Reads happen under AT+CSCS="UCS2" when the modem has it: every body is
+    // then hex, so no message text can pass for a final result ("OK") or lose
+    // characters that are control codes in the GSM set. The switch, the read
+    // and the switch back are queued together, so nothing runs in between.
+    text_charset read_charset() const { return identity_.ucs2_charset ? text_charset::ucs2 : text_charset::gsm; }
+
+    // Submits `cmd` under the read character set; `fn` gets the result and the
+    // set it was printed in.
+    void submit_text_read(at_command cmd, std::function<void(impl&, const at_result&, text_charset)> fn) {
+        auto printed = std::make_shared<text_charset>(text_charset::gsm);
+        const bool switch_set = read_charset() == text_charset::ucs2;
+        if (switch_set) {
+            submit(make_cscs(text_charset::ucs2, opts_.command_timeout), [printed](impl& m, const at_result& r) {
+                if (r.ok()) {
+                    *printed = text_charset::ucs2;
+                    m.charset_ = text_charset::ucs2;
+                } else {
+                    m.charset_.reset();
+                    spdlog::debug("modem {}: AT+CSCS=\"UCS2\" failed ({}); reading in the GSM set", m.id(), describe(r));
+                }
+            });
+        }
+        submit(std::move(cmd), [printed, fn = std::move(fn)](impl& m, const at_result& r) { fn(m, r, *printed); });
+        if (switch_set) {
+            submit(make_cscs(text_charset::gsm, opts_.command_timeout), [](impl& m, const at_result& r) {
+                if (r.ok()) {
+                    m.charset_ = text_charset::gsm;
+                } else {
+                    m.charset_.reset();
+                    spdlog::warn("modem {}: could not set AT+CSCS=\"GSM\" back: {}", m.id(), describe(r));
+                }
+            });
+        }
+    }
+
+    void sync_storage_text() {
+        // +CMGL prints no <dcs>: list to learn the indices, then read each one.
+        submit(make_list_text(2 * opts_.command_timeout), [](impl& m, const at_result& r) {
+            if (!r.ok()) {
+                spdlog::debug("modem {}: AT+CMGL failed: {}", m.id(), describe(r));
+                return;
+            }
+            for (const auto& rec : parse_cmgl_text(r.lines))
+                if (rec.index && (rec.stat <= 1 || rec.status_report)) m.read_stored_text(*rec.index);
+        });
+    }
+
+    void read_stored_text(int index) {
+        if (op_) {
+            // The operation may be between its own AT+CSCS and AT+CMGS.
+            if (deferred_reads_.size() < 256 && std::find(deferred_reads_.begin(), deferred_reads_.end(), index) == deferred_reads_.end())
+                deferred_reads_.push_back(index);
+            return;
+        }
+        auto cmd = make_read_text(index, opts_.command_timeout);
+        if (!cmd) return;
+        submit_text_read(std::move(*cmd), [index](impl& m, const at_result& r, text_charset printed) {
+            if (!r.ok()) {
+                spdlog::debug("modem {}: AT+CMGR={} failed: {}", m.id(), index, describe(r));
+                return;
+            }
+            auto rec = parse_cmgr_text(r.lines);
+            if (!rec) return;  // empty slot
+            if (m.handle_text_record(*rec, printed)) m.delete_stored(index);
+        });
+    }
+
+    // The text-mode twin of handle_pdu.
+    bool handle_text_record(const text_sms_record& rec, text_charset printed) {
+        if (rec.status_report) {
+            auto sr = decode_text_report(rec, printed);
+            if (!sr) {
+                spdlog::warn("modem {}: unreadable text-mode status report", id());
+                return true;
+            }
+            handle_report(*sr);
+            return true;
+        }
+        if (rec.stat > 1) return false;  // a stored outgoing message: not ours
+        auto d = decode_text_deliver(rec, printed);
+        if (!d) return false;
+        inbox_part p;
+        p.from = d->originator.display();
+        p.text = std::move(d->ud.text);
+        p.received_unix = clock_.unix_seconds();
+        if (d->scts)
+            if (auto t = to_unix_seconds(*d->scts)) p.sc_timestamp_unix = *t;
+        p.concat = d->ud.concat;
+        return store_part(std::move(p));
     }
 
     void delete_stored(int index) {
@@ -938,15 +1073,27 @@ struct modem::impl::send_op final : operation {
     // have the PDU and send it, so the message must not be resent elsewhere.
     bool part_in_flight = false;
     bool answered = false;
+    // Text mode (the modem runs AT+CMGF=1): the text itself goes to the modem.
+    otp::secure_string text;
+    bool international = true;
+    bool status_report = true;
+    std::uint8_t validity = 167;
+    std::optional<text_send_plan> plan;
 
     ~send_op() override {
         for (auto& p : pdus) wipe(p);
+        if (plan) wipe(plan->body);
     }
     const char* name() const override { return "send"; }
 
     void start(impl& m) override {
         begun = true;
         started = std::chrono::steady_clock::now();
+        if (m.identity_.sms_mode == sms_format::text) {
+            start_text(m);
+            return;
+        }
+        text.clear();
         if (pdus.size() > 1 && m.identity_.cmms_supported) {
             // Keeps the radio link between parts; a refusal changes nothing.
             bool ok = m.op_submit(this, make_command("AT+CMMS=2", m.opts_.command_timeout), [this, &m](const at_result&) { send_next(m); });
@@ -973,25 +1120,30 @@ struct modem::impl::send_op final : operation {
         }
     }
 
+    // A part the modem accepted: counted, and kept for its delivery report.
+    void accepted(impl& m, const at_result& r, std::size_t part_no, std::size_t parts) {
+        auto mr = parse_cmgs(r.lines);
+        ++result.parts_accepted;
+        result.message_reference = mr.value_or(-1);
+        if (!mr) {
+            spdlog::warn("modem {}: part {}/{} accepted without a +CMGS reference", m.id(), part_no, parts);
+            return;
+        }
+        sent_record rec;
+        rec.modem_id = m.cfg_.id;
+        rec.message_reference = *mr;
+        rec.recipient = destination;
+        rec.part = static_cast<int>(part_no);
+        rec.parts = static_cast<int>(parts);
+        rec.sent_unix = m.clock_.unix_seconds();
+        m.reports_.record_sent(std::move(rec));
+        if (!m.reports_.last_error().empty()) spdlog::warn("modem {}: {}", m.id(), m.reports_.last_error());
+    }
+
     void on_part(impl& m, const at_result& r) {
         const std::string part = std::to_string(next + 1) + "/" + std::to_string(pdus.size());
         if (r.ok()) {
-            auto mr = parse_cmgs(r.lines);
-            ++result.parts_accepted;
-            result.message_reference = mr.value_or(-1);
-            if (mr) {
-                sent_record rec;
-                rec.modem_id = m.cfg_.id;
-                rec.message_reference = *mr;
-                rec.recipient = destination;
-                rec.part = static_cast<int>(next + 1);
-                rec.parts = static_cast<int>(pdus.size());
-                rec.sent_unix = m.clock_.unix_seconds();
-                m.reports_.record_sent(std::move(rec));
-                if (!m.reports_.last_error().empty()) spdlog::warn("modem {}: {}", m.id(), m.reports_.last_error());
-            } else {
-                spdlog::warn("modem {}: part {} accepted without a +CMGS reference", m.id(), part);
-            }
+            accepted(m, r, next + 1, pdus.size());
             wipe(pdus[next]);
             if (++next < pdus.size()) {
                 send_next(m);
@@ -1003,6 +1155,100 @@ struct modem::impl::send_op final : operation {
         if (r.status == at_status::timeout && r.data_sent) result.maybe_sent = true;
         auto f = classify_send_failure(r).value_or(send_failure::retry_elsewhere);
         finish(m, kind_of(f), "part " + part + ": " + describe(r) + (result.maybe_sent ? " (the modem may have sent it)" : ""));
+    }
+
+    // ---- text mode: [AT+CSCS] [AT+CSMP] AT+CMGS="<da>",<toda> <text>^Z [AT+CSCS="GSM"]
+
+    void start_text(impl& m) {
+        result.parts = 1;
+        plan = plan_text_send(text.view(), m.identity_.ucs2_charset);
+        text.clear();
+        if (!plan->ok()) {
+            // Bad UTF-8 is the caller's; the rest is this modem's limit: a PDU-mode
+            // modem of the pool can send it.
+            finish(m, plan->error == text_plan_error::invalid_utf8 ? send_error_kind::permanent : send_error_kind::retry_elsewhere,
+                   plan->error_text);
+            return;
+        }
+        if (m.charset_ == plan->charset) {
+            set_parameters(m);
+            return;
+        }
+        const text_charset cs = plan->charset;
+        bool ok = m.op_submit(this, make_cscs(cs, m.opts_.command_timeout), [this, &m, cs](const at_result& r) {
+            if (!r.ok()) {
+                m.charset_.reset();
+                end_text(m, send_error_kind::retry_elsewhere,
+                         "text mode: the modem refused AT+CSCS=\"" + std::string(to_string(cs)) + "\": " + describe(r));
+                return;
+            }
+            m.charset_ = cs;
+            set_parameters(m);
+        });
+        if (!ok) finish(m, send_error_kind::retry_elsewhere, "modem command queue refused the send");
+    }
+
+    void set_parameters(impl& m) {
+        auto cmd = make_csmp(status_report, validity, plan->charset, m.opts_.command_timeout);
+        if (cmd.text == m.csmp_) {
+            send_text(m);
+            return;
+        }
+        std::string line = cmd.text;
+        bool ok = m.op_submit(this, std::move(cmd), [this, &m, line](const at_result& r) {
+            if (!r.ok()) {
+                m.csmp_.clear();
+                end_text(m, send_error_kind::retry_elsewhere, "text mode: the modem refused AT+CSMP: " + describe(r));
+                return;
+            }
+            m.csmp_ = line;
+            send_text(m);
+        });
+        if (!ok) end_text(m, send_error_kind::retry_elsewhere, "modem command queue refused the send");
+    }
+
+    void send_text(impl& m) {
+        auto cmd = make_send_text(destination, international, *plan, m.opts_.send_timeout, m.opts_.command_timeout);
+        if (!cmd) {
+            end_text(m, send_error_kind::permanent, "the message could not be framed for AT+CMGS in text mode");
+            return;
+        }
+        part_in_flight = true;
+        bool ok = m.op_submit(this, std::move(*cmd), [this, &m](const at_result& r) {
+            part_in_flight = false;
+            wipe(plan->body);
+            if (r.ok()) {
+                accepted(m, r, 1, 1);
+                end_text(m, send_error_kind::none, {});
+                return;
+            }
+            if (r.status == at_status::timeout && r.data_sent) result.maybe_sent = true;
+            auto f = classify_send_failure(r).value_or(send_failure::retry_elsewhere);
+            end_text(m, kind_of(f), "text mode: " + describe(r) + (result.maybe_sent ? " (the modem may have sent it)" : ""));
+        });
+        if (!ok) {
+            part_in_flight = false;
+            end_text(m, send_error_kind::retry_elsewhere, "modem command queue refused the send");
+        }
+    }
+
+    // USSD and the reads expect the GSM set back after a UCS2 send.
+    void end_text(impl& m, send_error_kind kind, std::string error) {
+        if (plan) wipe(plan->body);
+        if (m.charset_ == text_charset::gsm) {
+            finish(m, kind, std::move(error));
+            return;
+        }
+        bool ok = m.op_submit(this, make_cscs(text_charset::gsm, m.opts_.command_timeout), [this, &m, kind, error](const at_result& r) {
+            if (r.ok()) {
+                m.charset_ = text_charset::gsm;
+            } else {
+                m.charset_.reset();
+                spdlog::warn("modem {}: could not set AT+CSCS=\"GSM\" back: {}", m.id(), describe(r));
+            }
+            finish(m, kind, error);
+        });
+        if (!ok) finish(m, kind, std::move(error));
     }
 
     void finish(impl& m, send_error_kind kind, std::string error) {
@@ -1491,6 +1737,12 @@ void modem::send_sms(sms_send_request req, std::function<void(sms_send_result)> 
         return;
     }
     if (enc.pdus.size() > 1) ++m.next_concat_ref_;
+    // Kept for text mode, which the op checks when it starts (the mode is the
+    // one of the bring-up it runs under).
+    op->international = so.destination_international;
+    op->status_report = so.request_status_report;
+    op->validity = so.validity_relative.value_or(167);
+    op->text = std::move(req.text);
     op->result.parts = static_cast<int>(enc.pdus.size());
     for (auto& p : enc.pdus) op->pdus.push_back(std::move(p.hex));
     m.enqueue(std::move(op));

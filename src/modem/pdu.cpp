@@ -711,6 +711,29 @@ decode_result decode_pdu_verbose(std::string_view hex, bool has_smsc_prefix) {
 
 std::optional<decoded_pdu> decode_pdu(std::string_view hex, bool has_smsc_prefix) { return decode_pdu_verbose(hex, has_smsc_prefix).pdu; }
 
+data_coding sms_dcs_coding(std::uint8_t dcs) noexcept { return detail::classify_sms_dcs(dcs).coding; }
+
+std::optional<user_data> decode_user_data_octets(std::span<const std::uint8_t> octets, std::uint8_t dcs, bool udhi) {
+    if (octets.size() > detail::max_ud_octets) return std::nullopt;
+    const auto info = detail::classify_sms_dcs(dcs);
+    std::size_t udl = octets.size();
+    if (info.coding == data_coding::gsm7 && !info.compressed) {
+        udl = octets.size() * 8 / 7;
+        // 7 spare bits in the last octet hold a whole (zero) septet of padding.
+        if (udl > 0 && (octets.size() * 8) % 7 == 0) {
+            auto s = unpack_septets(octets, udl);
+            if (s && s->back() == 0) --udl;
+        }
+    }
+    std::vector<std::uint8_t> buf;
+    buf.reserve(octets.size() + 1);
+    buf.push_back(static_cast<std::uint8_t>(udl));
+    buf.insert(buf.end(), octets.begin(), octets.end());
+    detail::reader r(buf);
+    std::string ignored;
+    return detail::decode_user_data(r, dcs, udhi, ignored);
+}
+
 std::chrono::seconds validity_duration(std::uint8_t vp) noexcept {
     using namespace std::chrono;
     if (vp <= 143) return minutes{(vp + 1) * 5};

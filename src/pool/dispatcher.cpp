@@ -127,7 +127,7 @@ void dispatcher::pump() {
             api::send_result r;
             r.status = dead->tried.empty() ? api::send_status::no_modem : api::send_status::failed;
             r.error = dead->tried.empty() ? "no modem available: disconnected, out of rotation, or at its daily cap"
-                                          : "every eligible modem failed to send it";
+                                          : "every eligible modem failed to send it (last: " + dead->last_error + ")";
             finish(dead, r);
             break;
         }
@@ -172,6 +172,7 @@ void dispatcher::dispatch(job_ptr j, member* m) {
         }
         // Retryable here: try the next eligible modem.
         j->tried.insert(modem_id);
+        j->last_error = modem_id + ": " + res.error;
         ++j->retries;
         ++stats_.retried;
         ++retried_from_[modem_id];

@@ -460,7 +460,8 @@ json modem_pool::modem_list() const {
             // Ours.
             {"state", std::string(modem::to_string(dev.state()))}, {"sendSmsFromApi", mc.send_sms_from_api},
             {"recipientPrefix", mc.recipient_prefix}, {"manufacturer", ident.manufacturer}, {"model", ident.model},
-            {"signalDbm", dev.signal_dbm()}, {"inRotation", m.usable()}, {"queueDepth", s.dispatch.queued_for(mc.id)},
+            {"signalDbm", dev.signal_dbm()}, {"smsMode", ident.vendor.empty() ? std::string{} : std::string(modem::to_string(ident.sms_mode))},
+            {"inRotation", m.usable()}, {"queueDepth", s.dispatch.queued_for(mc.id)},
             {"sent", m.sent}, {"failed", m.failed}, {"retried", retried == s.dispatch.retried_from().end() ? 0 : retried->second},
             {"timeouts", counters.timeouts}, {"reopens", counters.reopens},
             {"lastError", m.last_error.empty() ? counters.last_error : m.last_error}};

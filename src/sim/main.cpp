@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
     });
     cli.add_option("--ussd", ussd, "USSD answer as CODE=TEXT (repeatable), e.g. '*888#=Pulsa Rp 10.000'");
     cli.add_flag("--quiet", quiet, "Do not log sent messages");
+    cli.add_flag("--text-only", opts.text_only, "A modem without PDU mode: AT+CMGF=0 answers ERROR (try modems[].sms_mode \"auto\")");
     CLI11_PARSE(cli, argc, argv);
     opts.send_delay = std::chrono::milliseconds(send_delay_ms);
 

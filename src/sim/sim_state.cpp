@@ -261,7 +261,7 @@ modem_device::modem_device(sim_options options, sim_clock::time_point now) : opt
 void modem_device::reset_settings() {
     echo_ = options_.echo;
     cmee_ = 0;
-    cmgf_ = 0;
+    cmgf_ = options_.text_only ? 1 : 0;
     cscs_ = "IRA";
     cnmi_mode_ = 2;
     cnmi_mt_ = 1;
@@ -275,6 +275,8 @@ void modem_device::reset_settings() {
     csclk_ = 0;
     csmp_fo_ = 17;
     csmp_vp_ = 167;
+    csmp_dcs_ = 0;
+    csdh_ = 0;
     cusd_n_ = 0;
     cops_format_ = 0;
 }
@@ -545,15 +547,16 @@ void modem_device::end_pdu(bool cancel, sim_clock::time_point now) {
 void modem_device::end_text(bool cancel, sim_clock::time_point now) {
     auto body = end_message_input(cancel);
     if (!body) return;
-    std::string text = std::move(*body);
-    if (cscs_ == "UCS2") {
-        auto decoded = m::detail::ucs2_hex_to_utf8(text);
-        if (!decoded) {
-            cms_error(305);
-            return flush_held_urcs();
-        }
-        text = *decoded;
+    auto decoded = text_body_utf8(*body);
+    // A UCS2 <dcs> holds 70 UTF-16 units; the encoder below would pick GSM 7-bit for
+    // a text that fits it, so the limit is checked here.
+    const bool ucs2_dcs = m::sms_dcs_coding(static_cast<std::uint8_t>(csmp_dcs_)) == m::data_coding::ucs2;
+    auto units = decoded && ucs2_dcs ? m::utf8_to_utf16(*decoded) : std::nullopt;
+    if (!decoded || (ucs2_dcs && (!units || units->size() > 70))) {
+        cms_error(305);
+        return flush_held_urcs();
     }
+    std::string text = std::move(*decoded);
     m::submit_options so;
     so.destination = digits_of(text_destination_);
     so.destination_international = !text_destination_.empty() && text_destination_.front() == '+';
@@ -570,6 +573,106 @@ void modem_device::end_text(bool cancel, sim_clock::time_point now) {
     }
     flush_held_urcs();
     accept_submit(enc.pdus.front().hex, now);
+}
+
+// ---- text mode (27.005 3.1 <data>, 3.5.1 entry rules)
+
+std::optional<std::string> modem_device::text_body_utf8(const std::string& body) const {
+    const auto dcs = static_cast<std::uint8_t>(csmp_dcs_);
+    const auto coding = m::sms_dcs_coding(dcs);
+    if (coding != m::data_coding::gsm7 || (csmp_fo_ & 0x40)) {
+        // Hex octets. Only UCS2 without a user data header is modelled.
+        if (coding != m::data_coding::ucs2 || (csmp_fo_ & 0x40)) return std::nullopt;
+        return m::detail::ucs2_hex_to_utf8(body);
+    }
+    if (cscs_ == "UCS2") return m::detail::ucs2_hex_to_utf8(body);
+    if (cscs_ == "GSM") {
+        // One GSM 7-bit code per byte; a typed CR (kept as '\n') is the line break.
+        std::vector<std::uint8_t> septets(body.begin(), body.end());
+        return m::gsm7_to_utf8(septets);
+    }
+    if (cscs_ == "HEX") {
+        auto septets = m::from_hex(body);
+        if (!septets) return std::nullopt;
+        return m::gsm7_to_utf8(*septets);
+    }
+    return body;  // IRA and the 8-bit sets: taken as typed
+}
+
+std::string modem_device::te_string(std::string_view utf8) const {
+    if (cscs_ == "UCS2") {
+        auto units = m::utf8_to_utf16(utf8);
+        return units ? m::to_hex(m::utf16_to_ucs2_bytes(*units)) : std::string{};
+    }
+    if (cscs_ == "GSM" || cscs_ == "HEX") {
+        auto septets = m::utf8_to_gsm7(utf8);
+        if (!septets) return std::string(utf8);
+        if (cscs_ == "HEX") return m::to_hex(*septets);
+        return std::string(septets->begin(), septets->end());
+    }
+    return std::string(utf8);
+}
+
+std::optional<std::string> modem_device::text_record(const stored_sms& s) const {
+    auto pdu = m::decode_pdu(s.pdu, true);
+    const auto* d = pdu ? std::get_if<m::sms_deliver>(&pdu->message) : nullptr;
+    if (!d) return std::nullopt;
+    const auto& ud = d->ud;
+    std::string header = "\"" + std::string(stat_text(s.stat)) + "\",\"" + te_string(d->originator.display()) + "\",\"\",\"" +
+                         text_timestamp(d->scts) + "\"";
+    std::string body;
+    if (ud.coding == m::data_coding::gsm7 && !ud.compressed && ud.header.empty()) {
+        body = te_string(ud.text);
+    } else {
+        // Hex of the TP-UD octets, user data header included.
+        std::vector<std::uint8_t> octets;
+        std::size_t udh_octets = 0;
+        if (!ud.header.empty()) {
+            octets.push_back(static_cast<std::uint8_t>(ud.header.size()));
+            octets.insert(octets.end(), ud.header.begin(), ud.header.end());
+            udh_octets = octets.size();
+        }
+        if (ud.coding == m::data_coding::gsm7 && !ud.compressed) {
+            auto septets = m::utf8_to_gsm7(ud.text);
+            if (!septets) return std::nullopt;
+            const std::size_t skip = (udh_octets * 8 + 6) / 7;
+            auto packed = m::pack_septets(*septets, skip * 7 - udh_octets * 8);
+            octets.insert(octets.end(), packed.begin(), packed.end());
+        } else if (ud.binary) {
+            auto raw = m::from_hex(ud.text);
+            if (!raw) return std::nullopt;
+            octets.insert(octets.end(), raw->begin(), raw->end());
+        } else {
+            auto units = m::utf8_to_utf16(ud.text);
+            if (!units) return std::nullopt;
+            auto bytes = m::utf16_to_ucs2_bytes(*units);
+            octets.insert(octets.end(), bytes.begin(), bytes.end());
+        }
+        body = m::to_hex(octets);
+    }
+    if (csdh_) {
+        const auto& oa = d->originator;
+        const std::string sca = pdu->smsc ? pdu->smsc->display() : std::string{};
+        header += "," + std::to_string(oa.type) + "," + std::to_string(pdu->first_octet) + "," + std::to_string(d->pid) + "," +
+                  std::to_string(ud.dcs) + ",\"" + te_string(sca) + "\"," + (pdu->smsc ? std::to_string(pdu->smsc->type) : "129") + "," +
+                  std::to_string(ud.coding == m::data_coding::gsm7 && ud.header.empty()
+                                     ? m::utf8_to_code_points(ud.text).value_or(std::u32string{}).size()
+                                     : body.size() / 2);
+    }
+    return header + "\r\n" + body;
+}
+
+std::string modem_device::status_report_urc(int mr, const std::string& recipient) const {
+    const auto ts = wall_timestamp();
+    if (cmgf_ == 1) {
+        // +CDS: <fo>,<mr>,<ra>,<tora>,<scts>,<dt>,<st>; <fo> 6 = STATUS-REPORT, TP-MMS clear.
+        const std::string ra = "+" + recipient;
+        return "+CDS: 6," + std::to_string(mr) + ",\"" + te_string(ra) + "\",145,\"" + text_timestamp(ts) + "\",\"" + text_timestamp(ts) +
+               "\",0";
+    }
+    auto rep = m::encode_status_report(static_cast<std::uint8_t>(mr), recipient, 0, ts, ts, digits_of(smsc_));
+    if (!rep) return {};
+    return "+CDS: " + std::to_string(rep->tpdu_length) + "\r\n" + rep->hex;
 }
 
 void modem_device::accept_submit(const std::string& pdu_hex, sim_clock::time_point now) {
@@ -607,9 +710,8 @@ void modem_device::accept_submit(const std::string& pdu_hex, sim_clock::time_poi
         if (submit && submit->status_report_requested && options_.status_reports && cnmi_ds_ == 1) {
             const std::string recipient = submit->destination.number;
             schedule(t + options_.report_delay, event_tag::report, [this, mr, recipient](sim_clock::time_point) {
-                const auto ts = wall_timestamp();
-                auto rep = m::encode_status_report(static_cast<std::uint8_t>(mr), recipient, 0, ts, ts, digits_of(smsc_));
-                if (rep) urc("+CDS: " + std::to_string(rep->tpdu_length) + "\r\n" + rep->hex);
+                auto line = status_report_urc(mr, recipient);
+                if (!line.empty()) urc(std::move(line));
             });
         }
         record_part(pdu_hex, mr);
@@ -942,19 +1044,21 @@ void modem_device::handle_extended(const std::string& raw, sim_clock::time_point
     }
     if (name == "+CMGF") {
         if (read) return info("+CMGF: " + std::to_string(cmgf_)), ok();
-        if (test) return info("+CMGF: (0,1)"), ok();
+        if (test) return info(options_.text_only ? "+CMGF: (1)" : "+CMGF: (0,1)"), ok();
         auto v = set ? int_field(f, 0) : std::optional<int>(0);
-        if (!v || (*v != 0 && *v != 1)) return error();
+        if (!v || (*v != 0 && *v != 1) || (*v == 0 && options_.text_only)) return error();
         cmgf_ = *v;
         return ok();
     }
     if (name == "+CSCS") {
         if (read) return info("+CSCS: \"" + cscs_ + "\""), ok();
+        if (test && !options_.ucs2_charset) return info("+CSCS: (\"IRA\",\"GSM\",\"HEX\",\"PCCP\",\"PCDN\",\"8859-1\")"), ok();
         if (test) return info("+CSCS: (\"IRA\",\"GSM\",\"UCS2\",\"HEX\",\"PCCP\",\"PCDN\",\"8859-1\")"), ok();
         if (!set || f.empty()) return error();
         std::string cs = upper_outside_quotes(f[0].value);
         static constexpr std::string_view known[] = {"IRA", "GSM", "UCS2", "HEX", "PCCP", "PCDN", "8859-1"};
         if (std::find(std::begin(known), std::end(known), cs) == std::end(known)) return error();
+        if (cs == "UCS2" && !options_.ucs2_charset) return error();
         cscs_ = cs;
         return ok();
     }
@@ -1044,11 +1148,21 @@ void modem_device::handle_extended(const std::string& raw, sim_clock::time_point
         return ok();
     }
     if (name == "+CSMP") {
-        if (read) return info("+CSMP: " + std::to_string(csmp_fo_) + "," + std::to_string(csmp_vp_) + ",0,0"), ok();
+        if (read)
+            return info("+CSMP: " + std::to_string(csmp_fo_) + "," + std::to_string(csmp_vp_) + ",0," + std::to_string(csmp_dcs_)), ok();
         if (test) return ok();
         if (!set) return error();
         if (auto fo = int_field(f, 0)) csmp_fo_ = *fo;
         if (auto vp = int_field(f, 1)) csmp_vp_ = *vp;
+        if (auto dcs = int_field(f, 3); dcs && *dcs >= 0 && *dcs <= 255) csmp_dcs_ = *dcs;
+        return ok();
+    }
+    if (name == "+CSDH") {
+        if (read) return info("+CSDH: " + std::to_string(csdh_)), ok();
+        if (test) return info("+CSDH: (0,1)"), ok();
+        auto v = set ? int_field(f, 0) : std::optional<int>(0);
+        if (!v || (*v != 0 && *v != 1)) return error();
+        csdh_ = *v;
         return ok();
     }
     if (name == "+CMGS") {
@@ -1308,11 +1422,17 @@ void modem_device::cmd_cmgl(const std::string& args) {
         if (cmgf_ == 0) {
             out += "+CMGL: " + index + "," + std::to_string(s->stat) + ",," + std::to_string(s->tpdu_length) + "\r\n" + s->pdu + "\r\n";
         } else {
-            auto pdu = m::decode_pdu(s->pdu, true);
-            const auto* d = pdu ? std::get_if<m::sms_deliver>(&pdu->message) : nullptr;
-            if (!d) continue;
-            out += "+CMGL: " + index + ",\"" + std::string(stat_text(s->stat)) + "\",\"" + d->originator.display() + "\",\"\",\"" +
-                   text_timestamp(d->scts) + "\"\r\n" + d->ud.text + "\r\n";
+            // +CMGL prints no <fo>/<dcs> (AT+CSDH=1 adds <tooa>,<length>, not
+            // modelled): the header is the first four fields of +CMGR's.
+            auto rec = text_record(*s);
+            if (!rec) continue;
+            const auto eol = rec->find("\r\n");
+            std::string header = rec->substr(0, eol);
+            if (auto fields = raw_fields(header); fields.size() > 4) {
+                const auto cut = static_cast<std::size_t>(fields[4].data() - header.data()) - 1;
+                header.resize(cut);
+            }
+            out += "+CMGL: " + index + "," + header + rec->substr(eol) + "\r\n";
         }
         if (s->stat == 0 && !keep_status) s->stat = 1;
     }
@@ -1330,11 +1450,9 @@ void modem_device::cmd_cmgr(const std::string& args) {
     if (cmgf_ == 0) {
         info("+CMGR: " + std::to_string(s->stat) + ",," + std::to_string(s->tpdu_length) + "\r\n" + s->pdu);
     } else {
-        auto pdu = m::decode_pdu(s->pdu, true);
-        const auto* d = pdu ? std::get_if<m::sms_deliver>(&pdu->message) : nullptr;
-        if (!d) return cms_error(500);
-        info("+CMGR: \"" + std::string(stat_text(s->stat)) + "\",\"" + d->originator.display() + "\",\"\",\"" + text_timestamp(d->scts) +
-             "\"\r\n" + d->ud.text);
+        auto rec = text_record(*s);
+        if (!rec) return cms_error(500);
+        info("+CMGR: " + *rec);
     }
     if (s->stat == 0 && int_field(f, 1) != 1) s->stat = 1;
     ok();

@@ -121,6 +121,23 @@ TEST(Config, ModemFieldsValidated) {
     EXPECT_THAT(errs, Contains("modems[0].port: expected an absolute path"));
 }
 
+TEST(Config, SmsModeDefaultsToPduAndTakesTextOrAuto) {
+    auto doc = contract();
+    auto r = parse_config(doc.dump());
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    EXPECT_EQ(r.cfg->modems[0].sms_mode, "pdu");
+    doc["modems"][0]["sms_mode"] = "auto";
+    r = parse_config(doc.dump());
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    EXPECT_EQ(r.cfg->modems[0].sms_mode, "auto");
+    // Saved and read back unchanged.
+    auto again = parse_config(otppi::config::to_json_text(*r.cfg));
+    ASSERT_TRUE(again.ok()) << again.error_text();
+    EXPECT_EQ(again.cfg->modems[0].sms_mode, "auto");
+    doc["modems"][0]["sms_mode"] = "TEXT";
+    EXPECT_THAT(errors_of(doc), Contains("modems[0].sms_mode: expected one of pdu, text, auto"));
+}
+
 TEST(Config, DuplicateModemIdsRejected) {
     auto doc = contract();
     auto second = doc["modems"][0];

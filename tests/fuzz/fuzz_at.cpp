@@ -2,6 +2,7 @@
 // never unbounded memory, whatever the modem (or a broken cable) sends.
 #include "otppi/modem/at_commands.hpp"
 #include "otppi/modem/at_engine.hpp"
+#include "otppi/modem/text_mode.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (void)parse_cmgl(c->result.lines);
             (void)parse_cmgs(c->result.lines);
             (void)classify_send_failure(c->result);
+            // Text mode: the same replies read as +CMGR/+CMGL in either character set.
+            for (auto cs : {text_charset::gsm, text_charset::ucs2}) {
+                if (auto r = parse_cmgr_text(c->result.lines)) {
+                    (void)decode_text_deliver(*r, cs);
+                    (void)decode_text_report(*r, cs);
+                }
+                for (const auto& r : parse_cmgl_text(c->result.lines)) (void)decode_text_deliver(r, cs);
+            }
         }
     }
     (void)engine.on_timeout();
@@ -34,5 +43,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     (void)parse_creg(bytes);
     (void)parse_cpin(lines);
     (void)parse_iccid(lines);
+    if (auto r = parse_cds_text(bytes)) (void)decode_text_report(*r, text_charset::ucs2);
+    (void)parse_text_timestamp(bytes);
+    (void)parse_cmgf_modes(lines);
+    (void)parse_cscs_list(lines);
+    (void)plan_text_send(bytes, size > 0 && (data[0] & 1) != 0);
     return 0;
 }

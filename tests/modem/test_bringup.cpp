@@ -3,11 +3,15 @@
 // Transcript format (tests/modem/transcripts/*.txt):
 //
 //     # comment
-//     $ bringup [pin=1234]   start a bring-up run (the pin latch lives for the whole file)
+//     $ bringup [pin=1234] [sms_mode=auto|text]
+//                            start a bring-up run (the pin latch lives for the whole file)
 //     $ reset                engine.reset() (the port was reopened)
 //     $ cmd AT+CSQ           submit make_command("AT+CSQ")
 //     $ sms <hex pdu>        submit make_send_pdu(<hex pdu>)
 //     $ ussd <code>          submit make_ussd(<code>)
+//     $ textsend <digits> <text>   submit make_send_text (international, UCS2 allowed)
+//     $ textread <index> [ucs2]    submit make_read_text; later @ lines read its reply
+//                            as printed in the GSM (default) or UCS2 set
 //     > <bytes>              the host must write exactly these bytes next
 //     < <bytes>              the modem sends these bytes
 //     ! timeout              the armed timer expires
@@ -17,6 +21,8 @@
 //     ? <field> <value>      a bring-up result field (vendor, imei, iccid, sim, ...)
 //     ?! <bringup_error>     the bring-up failed with this error
 //     ?ok                    the bring-up finished
+//     @ <field> <value>      a field of the last '=' completion read as a text-mode
+//                            +CMGR (from, text, scts, stat); <value> takes escapes
 //
 // Escapes in > and < lines: \r \n \t \\ \" \xHH (prompts are written
 // "\r\n>\x20" so that no editor eats the space). Every file is replayed with
@@ -34,6 +40,7 @@
 #include "otppi/modem/at_commands.hpp"
 #include "otppi/modem/at_engine.hpp"
 #include "otppi/modem/bringup.hpp"
+#include "otppi/modem/text_mode.hpp"
 #include "otppi/modem/vendors/huawei.hpp"
 #include "otppi/modem/vendors/quectel.hpp"
 #include "otppi/modem/vendors/simcom.hpp"
@@ -444,6 +451,81 @@ TEST(BringupRunner, ForcedVendorWins) {
     EXPECT_NE(std::find(run.sent.begin(), run.sent.end(), "AT+QCCID"), run.sent.end());
 }
 
+TEST(BringupRunner, SmsModeAutoFallsBackOnlyWhenPduModeIsRefused) {
+    auto count = [](const std::vector<std::string>& v, std::string_view s) { return std::count(v.begin(), v.end(), s); };
+    bringup_options opts;
+    opts.sms_mode = sms_mode_setting::automatic;
+    pin_latch latch;
+    {
+        // "+CMS ERROR: 303" (not supported) with AT+CMGF=? silent: text mode at once.
+        bringup b(latch, opts);
+        auto run = run_scripted(b, [](const std::string& c) -> std::optional<at_result> {
+            if (c == "AT+CMGF=?") return plain_error();
+            if (c == "AT+CMGF=0") {
+                at_result r;
+                r.status = at_status::cms_error;
+                r.code = 303;
+                return r;
+            }
+            return std::nullopt;
+        });
+        EXPECT_TRUE(std::holds_alternative<bringup_actions::done>(run.end));
+        EXPECT_EQ(b.identity().sms_mode, sms_format::text);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=0"), 1);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=1"), 1);
+        EXPECT_EQ(count(run.sent, "AT+CSDH=1"), 1);
+    }
+    {
+        // PDU mode is listed: an ERROR is "not yet" (SMS still loading), retried.
+        bringup b(latch, opts);
+        int refusals = 2;
+        auto run = run_scripted(b, [&](const std::string& c) -> std::optional<at_result> {
+            if (c == "AT+CMGF=?") return ok({"+CMGF: (0,1)"});
+            if (c == "AT+CMGF=0" && refusals-- > 0) return plain_error();
+            return std::nullopt;
+        });
+        EXPECT_TRUE(std::holds_alternative<bringup_actions::done>(run.end));
+        EXPECT_EQ(b.identity().sms_mode, sms_format::pdu);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=0"), 3);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=1"), 0);
+        EXPECT_EQ(count(run.sent, "AT+CSCS=\"GSM\""), 0);
+    }
+    {
+        // Listed but refused every time: text mode once the attempts run out.
+        bringup b(latch, opts);
+        auto run = run_scripted(b, [&](const std::string& c) -> std::optional<at_result> {
+            if (c == "AT+CMGF=?") return ok({"+CMGF: (0-1)"});
+            if (c == "AT+CMGF=0") return plain_error();
+            return std::nullopt;
+        });
+        EXPECT_TRUE(std::holds_alternative<bringup_actions::done>(run.end));
+        EXPECT_EQ(b.identity().sms_mode, sms_format::text);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=0"), 5);
+    }
+    {
+        // "pdu" (the default) never tries text mode: a refusal ends bring-up.
+        bringup b(latch);
+        auto run = run_scripted(b, [](const std::string& c) -> std::optional<at_result> {
+            if (c == "AT+CMGF=0") return plain_error();
+            return std::nullopt;
+        });
+        EXPECT_EQ(failed_with(run.end), bringup_error::command_failed);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=1"), 0);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=?"), 0);
+    }
+    {
+        // "text": no AT+CMGF=0 at all.
+        bringup_options text_opts;
+        text_opts.sms_mode = sms_mode_setting::text;
+        bringup b(latch, text_opts);
+        auto run = run_scripted(b, [](const std::string&) { return std::nullopt; });
+        EXPECT_TRUE(std::holds_alternative<bringup_actions::done>(run.end));
+        EXPECT_EQ(b.identity().sms_mode, sms_format::text);
+        EXPECT_EQ(count(run.sent, "AT+CMGF=0"), 0);
+        EXPECT_EQ(b.identity().ucs2_charset, false) << "AT+CSCS=? answered nothing";
+    }
+}
+
 TEST(BringupRunner, OutOfSequenceCallsAreRefused) {
     pin_latch latch;
     bringup b(latch);
@@ -597,6 +679,9 @@ private:
         if (name == "registered") return id.registration && id.registration->registered() ? "yes" : "no";
         if (name == "indications") return id.sms_indications ? "yes" : "no";
         if (name == "status_reports") return id.status_reports ? "yes" : "no";
+        if (name == "sms_mode") return std::string(to_string(id.sms_mode));
+        if (name == "ucs2") return id.ucs2_charset ? "yes" : "no";
+        if (name == "text_headers") return id.text_headers ? "yes" : "no";
         ADD_FAILURE() << "unknown field " << name;
         return {};
     }
@@ -605,9 +690,13 @@ private:
         if (line.empty() || line[0] == '#') return;
         auto arg = [&](std::size_t from) { return from < line.size() ? line.substr(from) : std::string{}; };
         if (line.rfind("$ bringup", 0) == 0) {
-            auto pin = line.find("pin=");
-            if (pin != std::string::npos) latch_.rearm(line.substr(pin + 4));
-            run_.emplace(latch_);
+            std::istringstream words(line.substr(9));
+            bringup_options opts;
+            for (std::string w; words >> w;) {
+                if (w.rfind("pin=", 0) == 0) latch_.rearm(w.substr(4));
+                if (w.rfind("sms_mode=", 0) == 0) opts.sms_mode = sms_mode_from_config(w.substr(9));
+            }
+            run_.emplace(latch_, opts);
             end_.reset();
             drive(run_->start());
         } else if (line == "$ reset") {
@@ -620,6 +709,44 @@ private:
             submit(make_send_pdu(arg(6)));
         } else if (line.rfind("$ ussd ", 0) == 0) {
             submit(make_ussd(arg(7)));
+        } else if (line.rfind("$ textsend ", 0) == 0) {
+            auto rest = arg(11);
+            auto sp = rest.find(' ');
+            ASSERT_NE(sp, std::string::npos);
+            auto plan = plan_text_send(unescape_transcript(rest.substr(sp + 1)), true);
+            ASSERT_TRUE(plan.ok()) << plan.error_text;
+            submit(make_send_text(rest.substr(0, sp), true, plan));
+        } else if (line.rfind("$ textread ", 0) == 0) {
+            std::istringstream is(arg(11));
+            int index = -1;
+            std::string cs;
+            is >> index >> cs;
+            read_charset_ = cs == "ucs2" ? text_charset::ucs2 : text_charset::gsm;
+            submit(make_read_text(index));
+        } else if (line.rfind("@ ", 0) == 0) {
+            ASSERT_TRUE(last_completion_) << "no completion to read";
+            auto rest = arg(2);
+            auto sp = rest.find(' ');
+            ASSERT_NE(sp, std::string::npos);
+            auto rec = parse_cmgr_text(last_completion_->lines);
+            ASSERT_TRUE(rec) << "not a text-mode +CMGR reply";
+            const std::string name = rest.substr(0, sp), want = unescape_transcript(rest.substr(sp + 1));
+            if (name == "stat") {
+                EXPECT_EQ(std::to_string(rec->stat), want);
+                return;
+            }
+            if (name == "scts") {
+                EXPECT_EQ(rec->scts, want);
+                return;
+            }
+            auto d = decode_text_deliver(*rec, read_charset_);
+            ASSERT_TRUE(d) << "not a received message";
+            if (name == "from")
+                EXPECT_EQ(d->originator.display(), want);
+            else if (name == "text")
+                EXPECT_EQ(d->ud.text, want);
+            else
+                ADD_FAILURE() << "unknown field " << name;
         } else if (line.rfind("> ", 0) == 0) {
             ASSERT_FALSE(writes_.empty()) << "the engine wrote nothing";
             EXPECT_EQ(writes_.front(), unescape_transcript(arg(2)));
@@ -645,6 +772,7 @@ private:
             if (code >= 0) {
                 EXPECT_EQ(completions_.front().code, code);
             }
+            last_completion_ = std::move(completions_.front());
             completions_.pop_front();
         } else if (line.rfind("~ ", 0) == 0) {
             ASSERT_FALSE(urcs_.empty()) << "no URC";
@@ -682,6 +810,8 @@ private:
     std::deque<std::string> writes_;
     std::deque<std::string> urcs_;
     std::deque<at_result> completions_;
+    std::optional<at_result> last_completion_;
+    text_charset read_charset_ = text_charset::gsm;
     std::size_t pin_writes_ = 0;
 };
 
@@ -701,6 +831,7 @@ void replay_all_ways(const std::string& file) {
 TEST(Transcript, Sim800lBringupSendAndReceive) { replay_all_ways("sim800l_bringup.txt"); }
 TEST(Transcript, HuaweiE173PinChatterAndUssd) { replay_all_ways("huawei_e173_bringup.txt"); }
 TEST(Transcript, QuectelEc25PinFailedSendAndInbox) { replay_all_ways("quectel_ec25_bringup.txt"); }
+TEST(Transcript, TextOnlyModemAutoFallbackSendReportAndRead) { replay_all_ways("text_mode_fallback.txt"); }
 
 TEST(Transcript, WrongPinIsSentOnceAcrossReopen) {
     replay_all_ways("wrong_pin.txt");

@@ -128,6 +128,15 @@ protected:
         ASSERT_TRUE(run_until([&] { return m->ready(); })) << "state " << to_string(m->state()) << ": " << m->counters().last_error;
     }
     void ready_modem() { ready_modem(sim_opts(), opts()); }
+    // The same with modems[].sms_mode set ("pdu", "text", "auto").
+    void ready_modem_in(sim_options so, std::string sms_mode) {
+        make_sim(std::move(so));
+        auto c = cfg();
+        c.sms_mode = std::move(sms_mode);
+        make_modem(std::move(c), opts());
+        m->start();
+        ASSERT_TRUE(run_until([&] { return m->ready(); })) << "state " << to_string(m->state()) << ": " << m->counters().last_error;
+    }
 
     sms_send_result send(const std::string& to, std::string_view text, bool report = true) {
         std::optional<sms_send_result> out;
@@ -814,3 +823,202 @@ TEST_F(ModemDriver, PerMessageOverheadIsWellUnderAMillisecond) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ text mode
+
+namespace text_mode_tests {
+
+std::size_t count_exact(const std::vector<std::string>& v, std::string_view s) {
+    return static_cast<std::size_t>(std::count(v.begin(), v.end(), s));
+}
+
+}  // namespace text_mode_tests
+
+TEST_F(ModemDriver, TextModeAutoFallsBackWhenTheModemRefusesPduMode) {
+    auto so = sim_opts();
+    so.text_only = true;
+    ready_modem_in(so, "auto");
+    EXPECT_EQ(m->identity().sms_mode, sms_format::text);
+    EXPECT_TRUE(m->identity().ucs2_charset);
+    EXPECT_TRUE(m->identity().text_headers);
+    auto cmds = sim->commands();
+    // AT+CMGF=? says (1) only: one try of PDU mode, then text mode.
+    EXPECT_EQ(text_mode_tests::count_exact(cmds, "AT+CMGF=0"), 1u);
+    EXPECT_TRUE(contains(cmds, "AT+CMGF=?"));
+    EXPECT_TRUE(contains(cmds, "AT+CMGF=1"));
+    EXPECT_TRUE(contains(cmds, "AT+CSCS=\"GSM\""));
+    EXPECT_TRUE(contains(cmds, "AT+CSDH=1"));
+
+    auto r = send(receiver, "Your code is 482913");
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.parts, 1);
+    EXPECT_GE(r.message_reference, 0);
+    ASSERT_TRUE(sim->wait_for_sent(1, 2s));
+    EXPECT_EQ(sim->sent()[0].text, "Your code is 482913");
+    EXPECT_EQ(sim->sent()[0].destination, receiver);
+    EXPECT_TRUE(sim->sent()[0].status_report_requested);
+    EXPECT_TRUE(contains(sim->commands(), "AT+CSMP=49,167,0,0"));
+}
+
+TEST_F(ModemDriver, AutoModeKeepsPduModeWhenTheModemHasIt) {
+    ready_modem_in(sim_opts(), "auto");
+    EXPECT_EQ(m->identity().sms_mode, sms_format::pdu);
+    EXPECT_FALSE(contains(sim->commands(), "AT+CMGF=1"));
+    auto r = send(receiver, long_gsm7_text());
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.parts, 2);
+}
+
+TEST_F(ModemDriver, TextModeForcedSendsGsmTextWithLineBreaksAndGetsItsReport) {
+    ready_modem_in(sim_opts(), "text");
+    EXPECT_EQ(m->identity().sms_mode, sms_format::text);
+    EXPECT_FALSE(contains(sim->commands(), "AT+CMGF=0"));
+    // é, ü and Δ are in the GSM alphabet: typed as their GSM codes, no UCS2.
+    const std::string text = "Kode \xC3\xA9\xC3\xBC \xCE\x94 482913\nJangan dibagikan";
+    auto r = send(receiver, text);
+    ASSERT_TRUE(r.ok) << r.error;
+    ASSERT_TRUE(sim->wait_for_sent(1, 2s));
+    EXPECT_EQ(sim->sent()[0].text, text);
+    auto cmds = sim->commands();
+    EXPECT_TRUE(contains(cmds, "AT+CMGS=\"+628126666666\",145"));
+    EXPECT_FALSE(contains(cmds, "AT+CSCS=\"UCS2\""));
+    for (const auto& c : cmds) EXPECT_EQ(c.find("482913"), std::string::npos) << "the text is no command";
+
+    // The text-mode +CDS (one line) is matched like the PDU one.
+    ASSERT_TRUE(run_until([&] { return !of_kind(modem_event::kind::delivery_report).empty(); }));
+    auto ev = of_kind(modem_event::kind::delivery_report).front();
+    ASSERT_TRUE(ev.report);
+    EXPECT_EQ(ev.report->message_reference, r.message_reference);
+    EXPECT_EQ(ev.report->recipient, receiver);
+    EXPECT_EQ(ev.report->state, "delivered");
+    EXPECT_TRUE(ev.report->matched);
+
+    // A second send with the same parameters does not repeat AT+CSMP.
+    ASSERT_TRUE(send(receiver, "Your code is 111111").ok);
+    EXPECT_EQ(count_prefix(sim->commands(), "AT+CSMP="), 1u);
+    // Without a report request the first octet changes.
+    ASSERT_TRUE(send(receiver, "Your code is 222222", false).ok);
+    EXPECT_TRUE(contains(sim->commands(), "AT+CSMP=17,167,0,0"));
+}
+
+TEST_F(ModemDriver, TextModeSendsUcs2AndSwitchesTheCharacterSetBack) {
+    ready_modem_in(sim_opts(), "text");
+    const std::string ucs2 = "Kode OTP Anda: 123456 \xE2\x9C\x93";  // ✓
+    auto r = send(receiver, ucs2);
+    ASSERT_TRUE(r.ok) << r.error;
+    // '@' cannot be typed in the GSM set (it is a NUL): it goes as UCS2 as well.
+    auto at = send(receiver, "user@example.com 654321");
+    ASSERT_TRUE(at.ok) << at.error;
+    ASSERT_TRUE(sim->wait_for_sent(2, 2s));
+    EXPECT_EQ(sim->sent()[0].text, ucs2);
+    EXPECT_EQ(sim->sent()[1].text, "user@example.com 654321");
+    auto cmds = sim->commands();
+    EXPECT_TRUE(contains(cmds, "AT+CSMP=49,167,0,8"));
+    // The destination in the UCS2 set: "+628126666666" as UTF-16 hex.
+    EXPECT_TRUE(contains(cmds, "AT+CMGS=\"002B003600320038003100320036003600360036003600360036\",145"));
+    EXPECT_EQ(count_prefix(cmds, "AT+CSCS=\"UCS2\""), 2u);
+    ASSERT_FALSE(cmds.empty());
+    EXPECT_EQ(cmds.back(), "AT+CSCS=\"GSM\"") << "the GSM set is back after a UCS2 send";
+    // USSD still works in the GSM set.
+    sim->set_ussd_reply("*888#", "Pulsa Rp 5.000");
+    auto u = ussd("*888#");
+    EXPECT_TRUE(u.ok) << u.error;
+    EXPECT_EQ(u.text, "Pulsa Rp 5.000");
+}
+
+TEST_F(ModemDriver, TextModeRefusesWhatNeedsUcs2WhenTheModemHasNone) {
+    auto so = sim_opts();
+    so.ucs2_charset = false;
+    ready_modem_in(so, "text");
+    EXPECT_FALSE(m->identity().ucs2_charset);
+    auto r = send(receiver, "Harga \xE2\x82\xAC 5");  // €
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.kind, send_error_kind::retry_elsewhere) << "a PDU-mode modem of the pool can send it";
+    EXPECT_NE(r.error.find("UCS2"), std::string::npos) << r.error;
+    EXPECT_EQ(r.parts_accepted, 0);
+    EXPECT_FALSE(r.maybe_sent);
+    EXPECT_EQ(count_prefix(sim->commands(), "AT+CMGS"), 0u);
+    // GSM text still goes.
+    EXPECT_TRUE(send(receiver, "Your code is 482913").ok);
+}
+
+TEST_F(ModemDriver, TextModeRefusesMessagesLongerThanOnePart) {
+    ready_modem_in(sim_opts(), "text");
+    auto r = send(receiver, long_gsm7_text());
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.kind, send_error_kind::retry_elsewhere);
+    EXPECT_NE(r.error.find("single-part"), std::string::npos) << r.error;
+    EXPECT_NE(r.error.find("2 parts in PDU mode"), std::string::npos) << r.error;
+    std::string long_ucs2;
+    for (int i = 0; i < 12; ++i) long_ucs2 += "日本語テスト";  // 72 UTF-16 units
+    auto u = send(receiver, long_ucs2);
+    EXPECT_FALSE(u.ok);
+    EXPECT_NE(u.error.find("70"), std::string::npos) << u.error;
+    EXPECT_EQ(count_prefix(sim->commands(), "AT+CMGS"), 0u);
+    // 160 GSM characters is one part and goes.
+    EXPECT_TRUE(send(receiver, std::string(160, 'x')).ok);
+    ASSERT_TRUE(sim->wait_for_sent(1, 2s));
+    EXPECT_EQ(sim->sent()[0].text, std::string(160, 'x'));
+}
+
+TEST_F(ModemDriver, TextModeIncomingMessagesLandInTheInbox) {
+    ready_modem_in(sim_opts(), "text");
+    run_for(50ms);
+    // "OK" as a body would end a text-mode AT+CMGR early; read under UCS2 it is hex.
+    sim->deliver_sms("+6281298765432", "OK");
+    ASSERT_TRUE(run_until([&] { return of_kind(modem_event::kind::incoming_sms).size() == 1; }));
+    sim->deliver_sms("+6281298765432", "Terima kasih \xE2\x9C\x93 @ 10:00");
+    ASSERT_TRUE(run_until([&] { return of_kind(modem_event::kind::incoming_sms).size() == 2; }));
+    const std::string long_text = long_gsm7_text();
+    sim->deliver_sms("+6281298765432", long_text);
+    ASSERT_TRUE(run_until([&] { return of_kind(modem_event::kind::incoming_sms).size() == 3; }));
+    auto evs = of_kind(modem_event::kind::incoming_sms);
+    EXPECT_EQ(evs[0].sms->text, "OK");
+    EXPECT_EQ(evs[0].sms->from, "+6281298765432");
+    EXPECT_GT(evs[0].sms->sc_timestamp_unix, 0);
+    EXPECT_EQ(evs[1].sms->text, "Terima kasih \xE2\x9C\x93 @ 10:00");
+    EXPECT_EQ(evs[2].sms->text, long_text) << "parts with a user data header are reassembled";
+    EXPECT_EQ(evs[2].sms->parts, 2);
+    ASSERT_TRUE(run_until([&] { return sim->stored_sms_count() == 0; }));
+    EXPECT_EQ(m->counters().received, 3u);
+    EXPECT_EQ(m->inbox().size(), 3u);
+    auto cmds = sim->commands();
+    ASSERT_FALSE(cmds.empty());
+    EXPECT_GE(count_prefix(cmds, "AT+CMGR="), 4u);
+    EXPECT_EQ(cmds.back().rfind("AT+CMGD=", 0), 0u);
+}
+
+TEST_F(ModemDriver, TextModeReadsInTheGsmSetWithoutUcs2AndWaitsForASend) {
+    auto so = sim_opts();
+    so.ucs2_charset = false;
+    so.text_only = true;
+    so.send_delay = 200ms;
+    // Waiting on the SIM at start: collected by AT+CMGL="ALL" then AT+CMGR.
+    make_sim(so);
+    sim->deliver_sms("+6281298765432", "Hej");
+    auto config = cfg();
+    config.sms_mode = "auto";
+    make_modem(config, opts());
+    m->start();
+    ASSERT_TRUE(run_until([&] { return m->ready(); })) << m->counters().last_error;
+    ASSERT_TRUE(run_until([&] { return of_kind(modem_event::kind::incoming_sms).size() == 1; }));
+    EXPECT_EQ(of_kind(modem_event::kind::incoming_sms)[0].sms->text, "Hej");
+    EXPECT_TRUE(contains(sim->commands(), "AT+CMGL=\"ALL\""));
+
+    // A message arriving during a send is read once the send is over.
+    std::optional<sms_send_result> out;
+    sms_send_request req;
+    req.destination = receiver;
+    req.text = otppi::otp::secure_string("Your code is 482913");
+    m->send_sms(std::move(req), [&](sms_send_result r) { out = std::move(r); });
+    run_for(30ms);
+    sim->deliver_sms("+6281298765432", "Tjena tjena.");
+    ASSERT_TRUE(run_until([&] { return out.has_value() && of_kind(modem_event::kind::incoming_sms).size() == 2; }));
+    EXPECT_TRUE(out->ok) << out->error;
+    EXPECT_EQ(of_kind(modem_event::kind::incoming_sms)[1].sms->text, "Tjena tjena.");
+    auto cmds = sim->commands();
+    const auto cmgs = std::find_if(cmds.begin(), cmds.end(), [](const std::string& c) { return c.rfind("AT+CMGS", 0) == 0; });
+    const auto cmgr = std::find_if(cmgs, cmds.end(), [](const std::string& c) { return c.rfind("AT+CMGR", 0) == 0; });
+    EXPECT_NE(cmgr, cmds.end());
+    EXPECT_FALSE(contains(cmds, "AT+CSCS=\"UCS2\""));
+}

@@ -23,6 +23,8 @@ struct modem_spec {
     std::vector<std::string> prefixes;
     bool default_modem = false;
     bool api = true;
+    std::string sms_mode = "pdu";
+    bool text_only = false;  // the simulated modem refuses PDU mode
 };
 
 class Pool : public ::testing::Test {
@@ -36,6 +38,7 @@ protected:
             o.link = dir / (s.id + ".tty");
             o.send_delay = send_delay;
             o.imei = "35984809159" + std::to_string(1000 + sims.size());
+            o.text_only = s.text_only;
             sims[s.id] = std::make_unique<sim::modem_simulator>(o);
             config::modem_config mc;
             mc.id = s.id;
@@ -44,6 +47,7 @@ protected:
             mc.recipient_prefix = s.prefixes;
             mc.default_modem = s.default_modem;
             mc.send_sms_from_api = s.api;
+            mc.sms_mode = s.sms_mode;
             cfg.modems.push_back(mc);
         }
         pool::pool_options po;
@@ -140,6 +144,27 @@ TEST_F(Pool, CmsErrorFailsOverToTheNextModem) {
     EXPECT_EQ(p->modem_list()["cheap"]["retried"], 1);
     // The cheap modem is still in rotation for the next one.
     EXPECT_EQ(send_and_wait("6287111111111", "next").modem_id, "cheap");
+}
+
+TEST_F(Pool, TextModeModemPassesLongMessagesToAPduModem) {
+    start({{"textonly", {"62871"}, false, true, "auto", true}, {"pdu", {}, true}});
+    EXPECT_EQ(p->modem_list()["textonly"]["smsMode"], "text");
+    EXPECT_EQ(p->modem_list()["pdu"]["smsMode"], "pdu");
+    // One part: the prefix modem sends it in text mode.
+    auto r = send_and_wait("6287111111111", "Your code is 482913");
+    EXPECT_EQ(r.status, api::send_status::sent) << r.error;
+    EXPECT_EQ(r.modem_id, "textonly");
+    // Two parts: text mode cannot, the PDU modem can.
+    const std::string long_text(200, 'x');
+    r = send_and_wait("6287111111111", long_text);
+    EXPECT_EQ(r.status, api::send_status::sent) << r.error;
+    EXPECT_EQ(r.modem_id, "pdu");
+    EXPECT_EQ(r.parts, 2);
+    EXPECT_EQ(count_text(long_text), 1u);
+    // With only the text-mode modem to ask, the answer says why.
+    r = send_and_wait("6287111111111", long_text, "textonly");
+    EXPECT_EQ(r.status, api::send_status::failed);
+    EXPECT_NE(r.error.find("single-part"), std::string::npos) << r.error;
 }
 
 TEST_F(Pool, PermanentErrorIsNotRetried) {

@@ -467,6 +467,97 @@ TEST(SimDevice, TextModeSend) {
     EXPECT_EQ(d.dev.sent().front().text, otp_text);
 }
 
+TEST(SimDevice, TextOnlyModemRefusesPduMode) {
+    auto o = fake_device::fast();
+    o.text_only = true;
+    fake_device d(o);
+    d.cmd("ATE0");
+    EXPECT_EQ(d.cmd("AT+CMGF?"), "\r\n+CMGF: 1\r\n\r\nOK\r\n") << "text mode at power-up";
+    EXPECT_EQ(d.cmd("AT+CMGF=?"), "\r\n+CMGF: (1)\r\n\r\nOK\r\n");
+    EXPECT_EQ(d.cmd("AT+CMGF=0"), "\r\nERROR\r\n");
+    EXPECT_EQ(d.cmd("AT+CMGF=1"), "\r\nOK\r\n");
+    fake_device normal;
+    normal.cmd("ATE0");
+    EXPECT_EQ(normal.cmd("AT+CMGF=?"), "\r\n+CMGF: (0,1)\r\n\r\nOK\r\n");
+}
+
+TEST(SimDevice, TextModeGsmSetUcs2DcsAndCharsetsOnOffer) {
+    fake_device d;
+    d.cmd("ATE0");
+    d.cmd("AT+CMGF=1");
+    // GSM set: one GSM code per byte ("\x05" is é, "\x02" is $); a typed CR is a line break.
+    d.cmd("AT+CSCS=\"GSM\"");
+    EXPECT_EQ(d.cmd("AT+CMGS=\"+628126666666\",145"), "\r\n> ");
+    EXPECT_EQ(d.in("Caf\x05 5\x02\r"), "\r\n> ");
+    d.in("ok\x1A");
+    d.advance(1s);
+    ASSERT_EQ(d.dev.sent_count(), 1u);
+    EXPECT_EQ(d.dev.sent().back().text, "Caf\xC3\xA9 5$\nok");
+    // UCS2 <dcs>: the body is hex octets; the number is in the UCS2 set.
+    EXPECT_EQ(d.cmd("AT+CSMP=49,167,0,8"), "\r\nOK\r\n");
+    EXPECT_EQ(d.cmd("AT+CSMP?"), "\r\n+CSMP: 49,167,0,8\r\n\r\nOK\r\n");
+    d.cmd("AT+CSCS=\"UCS2\"");
+    EXPECT_EQ(d.cmd("AT+CMGS=\"002B003600320038\",145"), "\r\n> ");
+    d.in("27130021\x1A");
+    d.advance(1s);
+    ASSERT_EQ(d.dev.sent_count(), 2u);
+    EXPECT_EQ(d.dev.sent().back().text, "\xE2\x9C\x93!");
+    EXPECT_EQ(d.dev.sent().back().destination, "628");
+    EXPECT_TRUE(d.dev.sent().back().status_report_requested);
+    // 71 UTF-16 units do not fit one UCS2 part.
+    d.cmd("AT+CMGS=\"002B003600320038\",145");
+    std::string hex;
+    for (int i = 0; i < 71; ++i) hex += "0041";
+    auto out = d.in(hex + "\x1A");
+    EXPECT_NE(out.find("+CMS ERROR: 305"), std::string::npos) << out;
+
+    auto o = fake_device::fast();
+    o.ucs2_charset = false;
+    fake_device no_ucs2(o);
+    no_ucs2.cmd("ATE0");
+    EXPECT_EQ(no_ucs2.cmd("AT+CSCS=\"UCS2\""), "\r\nERROR\r\n");
+    EXPECT_EQ(no_ucs2.cmd("AT+CSCS=?").find("UCS2"), std::string::npos);
+}
+
+TEST(SimDevice, TextModeReadsFollowCsdhAndTheCharacterSet) {
+    fake_device d;
+    d.cmd("ATE0");
+    d.dev.deliver_sms("+6281298765432", "OK", d.now);
+    d.dev.deliver_sms("+6281298765432", "\xE2\x9C\x93", d.now);
+    d.dev.take_output();
+    d.cmd("AT+CMGF=1");
+    d.cmd("AT+CSDH=1");
+    EXPECT_EQ(d.cmd("AT+CSDH?"), "\r\n+CSDH: 1\r\n\r\nOK\r\n");
+    d.cmd("AT+CSCS=\"UCS2\"");
+    auto gsm = d.cmd("AT+CMGR=1");
+    // <tooa> 145, <fo> 4, <pid> 0, <dcs> 0, then the body "OK" in UCS2 hex.
+    EXPECT_NE(gsm.find("\"002B0036003200380031003200390038003700360035003400330032\",\"\",\""), std::string::npos) << gsm;
+    EXPECT_NE(gsm.find(",145,4,0,0,"), std::string::npos) << gsm;
+    EXPECT_NE(gsm.find("\r\n004F004B\r\n"), std::string::npos) << gsm;
+    auto ucs2 = d.cmd("AT+CMGR=2");
+    EXPECT_NE(ucs2.find(",145,4,0,8,"), std::string::npos) << ucs2;
+    EXPECT_NE(ucs2.find("\r\n2713\r\n"), std::string::npos) << ucs2;
+    // +CMGL keeps the four fields of the basic header.
+    d.cmd("AT+CSCS=\"GSM\"");
+    auto list = d.cmd("AT+CMGL=\"ALL\"");
+    EXPECT_NE(list.find("+CMGL: 1,\"REC READ\",\"+6281298765432\",\"\",\""), std::string::npos) << list;
+    EXPECT_EQ(list.find(",145,4,"), std::string::npos) << list;
+}
+
+TEST(SimDevice, TextModeStatusReportIsOneLine) {
+    fake_device d;
+    d.cmd("ATE0");
+    d.cmd("AT+CNMI=2,1,0,1,0");
+    d.cmd("AT+CMGF=1");
+    d.cmd("AT+CSMP=49,167,0,0");
+    d.cmd("AT+CMGS=\"+628126666666\",145");
+    d.in(std::string(otp_text) + "\x1A");
+    EXPECT_EQ(d.advance(1s), "\r\n+CMGS: 0\r\n\r\nOK\r\n");
+    auto report = d.advance(500ms);
+    EXPECT_EQ(report.rfind("\r\n+CDS: 6,0,\"+628126666666\",145,\"", 0), 0u) << report;
+    EXPECT_EQ(report.substr(report.size() - 4), ",0\r\n") << report;
+}
+
 TEST(SimDevice, UssdPlainUcs2MenuAndCancel) {
     fake_device d;
     d.cmd("ATE0");

@@ -104,6 +104,8 @@ struct modem_config {
     int max_sms_per_minute = 0;  // 0 = no cap (operators cap SIMs; stay under it)
     int max_sms_per_day = 0;
     std::string vendor = "auto";
+    // "pdu", "text" (3GPP TS 27.005 text mode), or "auto" (PDU, text when the modem refuses it).
+    std::string sms_mode = "pdu";
 };
 
 struct config {

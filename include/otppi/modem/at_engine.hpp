@@ -20,7 +20,8 @@
 //   does not come, or the send fails, the engine writes ESC (0x1B) and lets
 //   the port settle for `escape_settle` (swallowing stray final results)
 //   before the next command, so later commands cannot land in a message body.
-//   An unexpected prompt is answered with ESC as well.
+//   An unexpected prompt is answered with ESC as well (except the per-line
+//   prompts of a text-mode body, see at_command::data_line_prompts).
 // - Consecutive timeouts are counted (any final result or prompt clears the
 //   count; URCs do not, since a stalled modem can still chatter). Reaching a
 //   multiple of `timeout_threshold` emits needs_reopen: the channel reopens
@@ -62,6 +63,9 @@ struct at_command {
     // Second phase (AT+CMGS=<len>): written after the prompt, followed by Ctrl-Z.
     std::optional<std::string> data;
     std::chrono::milliseconds data_timeout{std::chrono::seconds(120)};
+    // Text-mode message bodies: the modem answers each CR of the data with a
+    // fresh "> " (27.005 3.5.1); those prompts are expected, not answered with ESC.
+    bool data_line_prompts = false;
 };
 
 // A line that was not what the engine expected; for logs and metrics only.

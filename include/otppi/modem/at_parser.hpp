@@ -9,7 +9,8 @@
 //   Ctrl-Z) are dropped, and lines are trimmed of blanks.
 // - Two-line unsolicited codes of PDU mode (+CMT, +CDS, +CBM: a header and a
 //   hex PDU line) come out as one frame with `pdu` set. A header whose next
-//   line is not hex comes out alone (text mode, or a damaged PDU).
+//   line is not hex comes out alone (text mode, or a damaged PDU). The
+//   one-line text-mode form of +CDS (it has quoted time stamps) is not held.
 // - A +CUSD line whose quoted text spans several lines (USSD menus) is joined
 //   with '\n' until the quote closes, a final result code shows up, or the
 //   line limit is reached.

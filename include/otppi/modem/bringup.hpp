@@ -6,6 +6,12 @@
 //   its answers pick the vendor profile (vendor_for) unless one is forced,
 //   then init_steps(vendor) runs: vendor lines, identity, SIM, SMS setup,
 //   network state. Both lists are plain values a test can inspect.
+// - SMS format (bringup_options::sms_mode): PDU mode is required unless text
+//   mode is configured, or "auto" is and the modem refuses AT+CMGF=0 (ERROR,
+//   or +CMS 302/303/304, and AT+CMGF=? does not list 0; when it does, the
+//   refusal is retried like a SIM still loading, and text mode is taken only
+//   once the attempts run out). Text mode then sets AT+CSCS="GSM", asks
+//   AT+CSCS=? for UCS2 and turns on AT+CSDH=1 (see text_mode.hpp).
 // - The runner does no I/O: start()/on_result()/on_wait_done() return what to
 //   do next (send a command, wait, done, failed). The owner submits commands
 //   to the at_engine and feeds each completion back with on_result().
@@ -33,6 +39,7 @@
 
 #include "otppi/modem/at_commands.hpp"
 #include "otppi/modem/at_engine.hpp"
+#include "otppi/modem/text_mode.hpp"
 #include "otppi/modem/vendors/generic.hpp"
 
 namespace otppi::modem {
@@ -55,6 +62,10 @@ struct modem_identity {
     bool status_reports = false;   // ... with <ds>=1 (+CDS arrives)
     std::optional<csms_support> csms;
     bool cmms_supported = false;
+    // Message format in use: pdu, or text (configured, or PDU refused in auto).
+    sms_format sms_mode = sms_format::pdu;
+    bool ucs2_charset = false;  // text mode: AT+CSCS=? lists "UCS2"
+    bool text_headers = false;  // text mode: AT+CSDH=1 accepted (<fo>, <dcs> in +CMGR)
 };
 
 // Remembers across bring-up runs that a PIN attempt failed.
@@ -104,6 +115,10 @@ struct bringup_context {
     pin_latch* latch = nullptr;
     const vendor_profile* vendor = nullptr;
     bool pin_sent = false;
+    // sms_mode auto: what AT+CMGF=? listed (nullopt: not answered), and
+    // whether AT+CMGF=0 was accepted.
+    std::optional<bool> pdu_listed;
+    bool pdu_confirmed = false;
 };
 
 enum class step_verdict : std::uint8_t { next, retry, fail };
@@ -135,6 +150,9 @@ struct bringup_options {
     bool query_own_number = true;            // AT+CNUM (slow or empty on many SIMs)
     unsigned sim_ready_polls = 15;           // AT+CPIN? polls while the SIM initialises
     std::chrono::milliseconds sim_poll_delay{std::chrono::seconds(1)};
+    // pdu: AT+CMGF=0 must work. text: AT+CMGF=1. automatic: AT+CMGF=? then
+    // AT+CMGF=0, and text mode when the modem refuses PDU mode.
+    sms_mode_setting sms_mode = sms_mode_setting::pdu;
 };
 
 std::vector<bringup_step> probe_steps(const bringup_options& options = {});

@@ -35,6 +35,11 @@
 //   order; a failure part-way reports parts_accepted so the pool never
 //   resends an accepted part. Each accepted part is recorded for delivery
 //   reports (report_store); the text is never stored or logged.
+// - Text mode (identity().sms_mode == text, modems[].sms_mode; see
+//   text_mode.hpp): one part per message. A longer text, or one that needs
+//   UCS2 on a modem without it, is answered retry_elsewhere before anything
+//   is sent (a PDU-mode modem can take it). Incoming messages are read after
+//   the operation in flight, since a read switches AT+CSCS.
 // - Every callback and event is posted to the io_context: never invoked
 //   inside the call that caused it. Each operation's callback is called
 //   exactly once - unless the modem object is destroyed first: ~modem()

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -216,6 +217,18 @@ std::optional<decoded_pdu> decode_pdu(std::string_view hex, bool has_smsc_prefix
 std::chrono::seconds validity_duration(std::uint8_t vp) noexcept;
 // Smallest TP-VP whose period is at least `ttl` (capped at 255 = 63 weeks).
 std::uint8_t validity_for(std::chrono::seconds ttl) noexcept;
+
+// ---- text mode -------------------------------------------------------------------------------
+
+// Alphabet of an SMS data coding scheme (TS 23.038 §4), as the decoder reads it: reserved
+// groups and the reserved alphabet count as the default alphabet.
+data_coding sms_dcs_coding(std::uint8_t dcs) noexcept;
+
+// TP-UD without its TP-UDL octet, as a text-mode modem prints it in hex (TS 27.005 <data> when
+// <dcs> is 8-bit or UCS2, or <fo> has TP-UDHI). For the default alphabet the septet count is
+// not printed: it is taken from the octet count, and a zero septet that exactly fills the last
+// octet is read as padding, not '@'. nullopt when the octets cannot be user data.
+std::optional<user_data> decode_user_data_octets(std::span<const std::uint8_t> octets, std::uint8_t dcs, bool udhi);
 
 // ---- encoders for a modem simulator ----------------------------------------------------------
 

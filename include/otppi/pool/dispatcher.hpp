@@ -95,6 +95,7 @@ private:
         std::set<std::string> tried;
         std::function<void(api::send_result)> done;
         int retries = 0;
+        std::string last_error;  // of the last modem that failed it, for the final answer
     };
     using job_ptr = std::shared_ptr<job>;
 

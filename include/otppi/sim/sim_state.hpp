@@ -16,6 +16,12 @@
 // - +CMTI needs AT+CNMI <mt> 1 (the power-up default, 2,1,0,0,0); +CDS needs
 //   <ds> 1 (the driver's bring-up sets AT+CNMI=2,1,0,1,0) and the SRR bit in
 //   the SUBMIT, and options.status_reports.
+// - Text mode (AT+CMGF=1): AT+CSCS ("IRA", "GSM", "UCS2", "HEX"), AT+CSMP
+//   <fo>/<vp>/<dcs> and AT+CSDH shape what AT+CMGS reads after "> " and what
+//   AT+CMGR/AT+CMGL/+CDS print (27.005 3.1, 3.5.1): hex for a UCS2 <dcs> or a
+//   user data header, else the text in the TE set. One part per message:
+//   longer text is refused with +CMS ERROR: 305. options.text_only is a modem
+//   without PDU mode, options.ucs2_charset whether "UCS2" is offered.
 // - Secrets never reach commands(): PINs/PUKs are masked as "****" and the
 //   text of AT+CTTS (a spoken OTP) is replaced by "<redacted>"; PDU bodies and
 //   text-mode message bodies are not commands and are not logged.
@@ -72,6 +78,11 @@ struct sim_options {
     // with a fixed baud rate does. Off by default: the factory setting is
     // autobauding, which says nothing until the first AT.
     bool boot_urcs = false;
+    // Text mode (27.005 AT+CMGF=1) is always there. text_only: a modem without
+    // PDU mode (AT+CMGF=0 -> ERROR, AT+CMGF=? lists only 1, text mode at
+    // power-up). ucs2_charset: AT+CSCS offers "UCS2".
+    bool text_only = false;
+    bool ucs2_charset = true;
 };
 
 // One message accepted by the "network" (+CMGS answered); concatenated parts
@@ -181,6 +192,14 @@ private:
     std::optional<std::string> end_message_input(bool cancel);
     void end_pdu(bool cancel, sim_clock::time_point now);
     void end_text(bool cancel, sim_clock::time_point now);
+    // Text mode helpers: the typed body as UTF-8 (nullopt: not decodable with
+    // the current AT+CSCS / AT+CSMP), a stored message as +CMGR/+CMGL print it
+    // (header after "+CMGR: "/"+CMGL: <index>,", then CR LF and the body), and
+    // the +CDS of a status report in the current format.
+    std::optional<std::string> text_body_utf8(const std::string& body) const;
+    std::optional<std::string> text_record(const stored_sms& s) const;
+    std::string te_string(std::string_view utf8) const;
+    std::string status_report_urc(int mr, const std::string& recipient) const;
 
     // command handlers
     void execute(const std::string& cmd, sim_clock::time_point now);
@@ -237,7 +256,8 @@ private:
     int creg_n_ = 0;
     int cfun_ = 1;
     int csclk_ = 0;
-    int csmp_fo_ = 17, csmp_vp_ = 167;
+    int csmp_fo_ = 17, csmp_vp_ = 167, csmp_dcs_ = 0;
+    int csdh_ = 0;
     int cusd_n_ = 0;
     int cops_format_ = 0;
 
