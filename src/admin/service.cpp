@@ -347,6 +347,10 @@ json service::impl::modems_json() {
                   {"send_sms_from_api", mc.send_sms_from_api},
                   {"recipient_prefix", mc.recipient_prefix},
                   {"vendor", mc.vendor},
+                  {"sms_mode", mc.sms_mode},
+                  {"parity", mc.parity},
+                  {"data_bits", mc.data_bits},
+                  {"stop_bits", mc.stop_bits},
                   {"max_sms_per_minute", mc.max_sms_per_minute},
                   {"max_sms_per_day", mc.max_sms_per_day},
                   {"sim_pin_set", !mc.sim_pin.empty()}};

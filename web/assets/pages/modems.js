@@ -185,6 +185,21 @@ function renderForm(container, ctx, editId) {
     port: field({ id: 'modem-field-port', name: 'port', label: 'Serial port', required: true, autocapitalize: 'none', spellcheck: 'false', placeholder: '/dev/serial/by-id/…', help: 'A /dev/serial/by-id/… name survives USB renumbering.' }),
     baud_rate: field({ id: 'modem-field-baud_rate', name: 'baud_rate', label: 'Baud rate', type: 'select', value: '115200', options: BAUD_RATES.map((b) => ({ value: String(b), label: String(b) })) }),
     vendor: field({ id: 'modem-field-vendor', name: 'vendor', label: 'AT dialect', type: 'select', value: 'auto', options: VENDORS.map(([value, label]) => ({ value, label })) }),
+    sms_mode: field({
+      id: 'modem-field-sms_mode',
+      name: 'sms_mode',
+      label: 'SMS mode',
+      type: 'select',
+      value: 'pdu',
+      options: [
+        { value: 'pdu', label: 'PDU (long and Unicode messages, delivery reports)' },
+        { value: 'auto', label: 'Automatic (PDU, text mode if the modem refuses PDU)' },
+        { value: 'text', label: 'Text mode (single-part messages only)' },
+      ],
+    }),
+    parity: field({ id: 'modem-field-parity', name: 'parity', label: 'Parity', type: 'select', value: 'none', options: ['none', 'even', 'odd'].map((v) => ({ value: v, label: v })) }),
+    data_bits: field({ id: 'modem-field-data_bits', name: 'data_bits', label: 'Data bits', type: 'select', value: '8', options: ['8', '7'].map((v) => ({ value: v, label: v })) }),
+    stop_bits: field({ id: 'modem-field-stop_bits', name: 'stop_bits', label: 'Stop bits', type: 'select', value: '1', options: ['1', '2'].map((v) => ({ value: v, label: v })) }),
     active: checkbox({ id: 'modem-field-active', name: 'active', label: 'Active (open the port and use the modem)', checked: true }),
     default_modem: checkbox({ id: 'modem-field-default_modem', name: 'default_modem', label: 'Default modem (tried after the prefix modems, before all others)' }),
     send_sms_from_api: checkbox({ id: 'modem-field-send_sms_from_api', name: 'send_sms_from_api', label: 'Send API messages (off: only messages sent from this page)', checked: true }),
@@ -212,7 +227,8 @@ function renderForm(container, ctx, editId) {
     'form',
     { class: 'stack', testid: 'modem-form' },
     formStatus('modem-form-status'),
-    fieldset('Identity and port', f.id.el, f.name.el, f.port.el, f.baud_rate.el, f.vendor.el),
+    fieldset('Identity and port', f.id.el, f.name.el, f.port.el, f.baud_rate.el, f.vendor.el, f.sms_mode.el),
+    fieldset('Serial line', f.parity.el, f.data_bits.el, f.stop_bits.el),
     fieldset('Use', f.active.el, f.default_modem.el, f.send_sms_from_api.el, f.recipient_prefix.el),
     fieldset('Sending caps', f.max_sms_per_minute.el, f.max_sms_per_day.el),
     fieldset('SIM', f.sim_pin.el, clearPin.el),
@@ -228,6 +244,10 @@ function renderForm(container, ctx, editId) {
     if (![...f.baud_rate.input.options].some((o) => o.value === baud)) f.baud_rate.input.append(h('option', { value: baud }, baud));
     f.baud_rate.input.value = baud;
     f.vendor.input.value = m.vendor || 'auto';
+    f.sms_mode.input.value = m.sms_mode || 'pdu';
+    f.parity.input.value = m.parity || 'none';
+    f.data_bits.input.value = String(m.data_bits || 8);
+    f.stop_bits.input.value = String(m.stop_bits || 1);
     f.active.input.checked = m.active !== false;
     f.default_modem.input.checked = Boolean(m.default_modem);
     f.send_sms_from_api.input.checked = m.send_sms_from_api !== false;
@@ -264,6 +284,10 @@ function renderForm(container, ctx, editId) {
       send_sms_from_api: f.send_sms_from_api.input.checked,
       recipient_prefix: prefixes,
       vendor: f.vendor.input.value,
+      sms_mode: f.sms_mode.input.value,
+      parity: f.parity.input.value,
+      data_bits: Number(f.data_bits.input.value),
+      stop_bits: Number(f.stop_bits.input.value),
       max_sms_per_minute: perMinute,
       max_sms_per_day: perDay,
     };
