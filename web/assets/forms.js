@@ -238,7 +238,7 @@ export function onSubmit(form, handler) {
 
 export const NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 export const NAME_HELP = '1 to 64 letters, digits, or . _ @ -';
-export const PASSWORD_HELP = '10 to 1024 characters.';
+export const PASSWORD_HELP = '8 to 1024 characters.';
 
 export function checkName(input, problems) {
   if (!NAME_RE.test(input.value)) problems.push([input, `Use ${NAME_HELP}.`]);
@@ -246,7 +246,7 @@ export function checkName(input, problems) {
 
 export function checkPassword(input, problems, repeat) {
   const n = [...input.value].length;
-  if (n < 10 || n > 1024) problems.push([input, 'The password must have 10 to 1024 characters.']);
+  if (n < 8 || n > 1024) problems.push([input, 'The password must have 8 to 1024 characters.']);
   else if (repeat && repeat.value !== input.value) problems.push([repeat, 'The two passwords differ.']);
 }
 

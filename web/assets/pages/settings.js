@@ -4,8 +4,8 @@
 // field. Keys this page does not know are still shown, by type, under "Other".
 
 import { h, clear, pageHeader } from '../dom.js';
-import { get, put, describeError } from '../api.js';
-import { field, checkbox, fieldset, formStatus, submitButton, button, onSubmit, showLocalErrors, showStatus } from '../forms.js';
+import { get, put, post, describeError } from '../api.js';
+import { field, checkbox, fieldset, formStatus, submitButton, button, onSubmit, showLocalErrors, showStatus, confirmDialog } from '../forms.js';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'critical', 'off'];
 const API_PATHS = ['otp', 'sms', 'message', 'email', 'block', 'unblock', 'modem', 'ussd'];
@@ -145,9 +145,31 @@ export default {
       const items = Array.isArray(list) ? list.filter((x) => typeof x === 'string') : [];
       restart.hidden = items.length === 0;
       if (!items.length) return;
+      const restartButton = button('Restart now', { testid: 'settings-restart' });
+      const restartStatus = h('p', { role: 'status', testid: 'settings-restart-status' });
+      restartButton.addEventListener('click', async () => {
+        const ok = await confirmDialog({
+          title: 'Restart the gateway?',
+          message: 'Requests in progress finish first; the gateway is unreachable for a few seconds, and everyone is logged out.',
+          confirmLabel: 'Restart',
+          danger: false,
+        });
+        if (!ok) return;
+        restartButton.disabled = true;
+        try {
+          await post('/restart');
+          restartStatus.textContent = 'Restarting… this page reloads when the gateway is back.';
+          waitForRestart(restartStatus);
+        } catch (e) {
+          restartButton.disabled = false;
+          restartStatus.textContent = describeError(e);
+        }
+      });
       restart.append(
-        h('p', null, h('strong', null, 'Restart needed. '), 'These saved changes take effect after the daemon restarts (for example with systemctl restart otppi):'),
+        h('p', null, h('strong', null, 'Restart needed. '), 'These saved changes take effect after the daemon restarts:'),
         h('ul', null, items.map((p) => h('li', null, h('code', null, p)))),
+        h('div', { class: 'actions' }, restartButton),
+        restartStatus,
       );
     }
 
@@ -283,3 +305,24 @@ export default {
       });
   },
 };
+
+// After a restart request: poll until the daemon answers again, then reload
+// (the new process has no sessions: the login page follows).
+function waitForRestart(status, started = Date.now()) {
+  setTimeout(async () => {
+    try {
+      const r = await fetch('/admin/api/session', { credentials: 'same-origin', cache: 'no-store' });
+      if (r.ok) {
+        window.location.reload();
+        return;
+      }
+    } catch (e) {
+      // still restarting
+    }
+    if (Date.now() - started > 60000) {
+      status.textContent = 'The gateway has not come back after a minute. Check it with: systemctl status otppi';
+      return;
+    }
+    waitForRestart(status, started);
+  }, 1000);
+}
