@@ -104,11 +104,12 @@ async function main() {
   }, RUN_LIMIT_MS);
 
   try {
+    // The browser first: without it there is no point in starting the daemon.
+    browser = await launchChromium(playwright);
+    t.browser = browser;
     await gw.setup();
     await gw.startDaemon();
     t.base = gw.base;
-    browser = await launchChromium(playwright);
-    t.browser = browser;
     console.log(`web-e2e: otppi on ${gw.base}, Chromium ${browser.version()}, playwright-core ${playwrightVersion}`);
 
     if (opts.screenshots) {
@@ -155,7 +156,8 @@ async function main() {
   } finally {
     if (browser) await browser.close().catch(() => {});
     // What the daemon and the simulators said, for any failure.
-    if (failures) console.error(gw.diagnostics());
+    const diagnostics = failures ? gw.diagnostics() : '';
+    if (diagnostics) console.error(diagnostics);
     await gw.teardown({ keep: opts.keep });
     if (opts.keep && gw.dir) console.log(`web-e2e: kept ${gw.dir}`);
     clearTimeout(watchdog);
