@@ -57,7 +57,7 @@ export class WatchedContext {
     });
     // Hermetic: nothing but the daemon's own origin (and data: URLs) may be fetched.
     await wc.context.route(
-      (url) => url.origin !== base && url.protocol !== 'data:',
+      (url) => url.origin !== base && url.protocol !== 'data:' && !wc.otherOrigins.has(url.origin),
       (route) => {
         wc.problems.push(`request outside the daemon's origin: ${route.request().method()} ${route.request().url()}`);
         return route.abort('blockedbyclient');
@@ -71,6 +71,7 @@ export class WatchedContext {
     this.base = base;
     this.problems = [];
     this.allowed = []; // [{pattern, seen}]
+    this.otherOrigins = new Set(); // loopback origins a scenario serves on purpose
   }
 
   watch(page) {

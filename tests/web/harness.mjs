@@ -56,6 +56,20 @@ export function request(url, { method = 'GET', headers = {}, body } = {}) {
   });
 }
 
+/** A page of another origin (a free port on 127.0.0.1) serving `html` at /: {origin, close()}. */
+export function serveOnce(html) {
+  return new Promise((resolve, reject) => {
+    const srv = http.createServer((req, res) => {
+      res.writeHead(req.url === '/' ? 200 : 404, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(req.url === '/' ? html : '');
+    });
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      resolve({ origin: `http://127.0.0.1:${srv.address().port}`, close: () => new Promise((r) => srv.close(() => r())) });
+    });
+  });
+}
+
 /** A child process whose output is kept (for waiting on lines and for failure reports). */
 class Child {
   constructor(name, file, args, options = {}) {

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { WatchedContext } from './browser.mjs';
-import { waitFor, request } from './harness.mjs';
+import { waitFor, request, serveOnce } from './harness.mjs';
 import { byId, expectText, expectAttribute, expectStatus, goto, login, pageFetch } from './ui.mjs';
 
 const HTTP_ERROR = (codes) => new RegExp(`Failed to load resource: the server responded with a status of (${codes.join('|')})`);
@@ -210,11 +210,34 @@ export const scenarios = [
       assert.equal(foreign.status(), 403, `POST with Origin http://evil.example answered ${foreign.status()}`);
       const list = JSON.parse((await pageFetch(page, '/admin/api/blocklist')).body);
       assert.deepEqual(list.numbers, [], 'a refused request changed the block list');
-      // Control: with our own Origin the very same request is accepted, so the 403 was the Origin.
+      // A page of another origin on the same host: SameSite=Strict does not stop it (ports do not
+      // make another site), so the browser sends the session cookie; the daemon must still refuse.
+      const evil = await serveOnce(`<!doctype html><title>evil</title><script>fetch('${t.base}/admin/api/blocklist', {method: 'POST', mode: 'no-cors', credentials: 'include', headers: {'Content-Type': 'text/plain'}, body: ${JSON.stringify(body)}});</script>`);
+      t.wc.otherOrigins.add(evil.origin);
+      try {
+        const attacker = await t.wc.newPage();
+        await t.wc.expectConsoleErrors(HTTP_ERROR([403]), async () => {
+          const answer = attacker.waitForResponse((r) => r.url() === `${t.base}/admin/api/blocklist`);
+          await attacker.goto(evil.origin);
+          const r = await answer;
+          assert.equal(r.status(), 403, `a POST from ${evil.origin} answered ${r.status()}`);
+          const sent = await r.request().allHeaders();
+          assert.match(sent.cookie || '', /otppi_session=/, 'the browser did not send the session cookie: this case tests nothing');
+          assert.equal(sent.origin, evil.origin);
+        });
+        await attacker.close();
+      } finally {
+        t.wc.otherOrigins.delete(evil.origin);
+        await evil.close();
+      }
+      assert.deepEqual(JSON.parse((await pageFetch(page, '/admin/api/blocklist')).body).numbers, [], 'the other origin\'s request changed the block list');
+      // Control: the foreign-Origin request above, with our own Origin, is accepted: that 403 was the Origin.
       const own = await t.wc.context.request.post(`${t.base}/admin/api/blocklist`, { headers: { ...headers, Origin: t.base }, data: body });
       assert.equal(own.status(), 201, `the control request with our own Origin answered ${own.status()}: ${await own.text()}`);
+
       const del = await t.wc.context.request.delete(`${t.base}/admin/api/blocklist/6281200000001`, { headers: { 'X-CSRF-Token': token, Origin: t.base } });
       assert.equal(del.status(), 200);
+      assert.deepEqual(JSON.parse((await pageFetch(page, '/admin/api/blocklist')).body).numbers, []);
     },
   },
   {

@@ -53,6 +53,7 @@ export async function takeScreenshots(t, dir) {
       if (r.status !== 200) throw new Error(`sending the sample SMS answered ${r.status}: ${r.body}`);
     }
     await waitFor('three sms_sent events in the feed', async () => (await page.locator('[data-testid="event-item"][data-kind="sms_sent"]').count()) >= 3, 15000);
+    await expectText(byId(page, 'status-sent-today'), /3$/, 'the sent-today card'); // the next status frame
     await shoot(page, dir, 'dashboard', files);
 
     await goto(page, t.base, 'modems');
