@@ -24,6 +24,9 @@ export function freePort() {
   });
 }
 
+/** Thrown inside waitFor's fn: no point in waiting longer (a process died). */
+export class Fatal extends Error {}
+
 /** Polls fn() until it returns a truthy value; throws `what` after timeoutMs. */
 export async function waitFor(what, fn, timeoutMs = 10000, everyMs = 100) {
   const end = Date.now() + timeoutMs;
@@ -33,6 +36,7 @@ export async function waitFor(what, fn, timeoutMs = 10000, everyMs = 100) {
       const v = await fn();
       if (v) return v;
     } catch (e) {
+      if (e instanceof Fatal) throw e;
       last = e;
     }
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
@@ -133,8 +137,9 @@ async function mustExecute(file, what, hint) {
  */
 export class Gateway {
   constructor({ binary, simBinary, webRoot, modems, deviceName = 'otppi-e2e' }) {
-    this.binary = binary;
-    this.simBinary = simBinary;
+    // Absolute: the daemon runs in the temp dir.
+    this.binary = path.resolve(binary);
+    this.simBinary = path.resolve(simBinary);
     this.webRoot = webRoot;
     this.modemSpecs = modems;
     this.deviceName = deviceName;
@@ -195,7 +200,7 @@ export class Gateway {
     this.sims.set(m.id, sim);
     // It prints its pty path once the link exists.
     await waitFor(`the simulator of ${m.id} to print its port`, () => {
-      if (!sim.running) throw new Error(`otppi-modem-sim exited: ${JSON.stringify(sim.exit)}\n${sim.tail()}`);
+      if (!sim.running) throw new Fatal(`otppi-modem-sim exited: ${JSON.stringify(sim.exit)}\n${sim.tail()}`);
       return sim.out.includes('\n');
     }, 10000, 50);
   }
@@ -215,7 +220,7 @@ export class Gateway {
     this.daemon = new Child('otppi', this.binary, ['--config', this.configPath], { cwd: this.dir, env });
     const daemon = this.daemon;
     await waitFor('the daemon to answer GET /admin/api/session', async () => {
-      if (!daemon.running) throw new Error(`otppi exited at start with ${JSON.stringify(daemon.exit)}:\n${daemon.tail()}`);
+      if (!daemon.running) throw new Fatal(`otppi exited at start with ${JSON.stringify(daemon.exit)}`);
       const r = await request(`${this.base}/admin/api/session`);
       return r.status === 200;
     }, 20000, 100).catch((e) => {
