@@ -165,7 +165,7 @@ export class Gateway {
     this.apiPort = await freePort();
     do this.adminPort = await freePort();
     while (this.adminPort === this.apiPort);
-    for (const m of this.modemSpecs) await this.startSim(m);
+    for (const [i, m] of this.modemSpecs.entries()) await this.startSim(m, `ttyUSB${i}`);
     this.configPath = path.join(this.dir, 'otppi.json');
     const config = {
       device_name: this.deviceName,
@@ -191,8 +191,8 @@ export class Gateway {
     await writeFile(this.configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   }
 
-  async startSim(m) {
-    m.link = path.join(this.dir, `${m.id}.tty`);
+  async startSim(m, name) {
+    m.link = path.join(this.dir, name);
     const args = ['--link', m.link, '--send-delay-ms', '20'];
     if (m.imei) args.push('--imei', m.imei);
     for (const [from, text] of m.incoming || []) args.push('--incoming', `${from}=${text}`);

@@ -74,12 +74,12 @@ async function main() {
   const { playwright, version: playwrightVersion } = await loadPlaywright();
 
   const t = {
-    deviceName: 'otppi-e2e',
+    deviceName: opts.screenshots ? 'OTP-Pi' : 'otppi-e2e',
     // Fresh per run, so the check that they never reach a log means something.
     admin: { user: 'admin', password: `pw-${randomBytes(12).toString('hex')}` },
     secrets: { smsText: `e2e text ${randomBytes(6).toString('hex')}` },
     modems: [
-      { id: 'm1', name: 'SIM800L A', imei: '359848091500011', incoming: [['+6281311112222', 'Hello from the e2e inbox']] },
+      { id: 'm1', name: 'SIM800L A', imei: '359848091500011', incoming: [['+6281311112222', opts.screenshots ? 'Hi, my code has not arrived yet. Could you send it again?' : 'Hello from the e2e inbox']] },
       { id: 'm2', name: 'SIM800L B', imei: '359848091500022' },
     ],
   };
