@@ -661,7 +661,7 @@ void service::impl::sms_log(const call_ptr& c) {
                     if (end == std::string::npos) end = text->size();
                     auto f = csv_fields(std::string_view(text->data() + pos, end - pos));
                     pos = end + 1;
-                    if (f.size() < 8) continue;
+                    if (f.size() < 8 || f[0] == "time") continue;  // not an entry, or the file's header line
                     auto& counts = per_modem[f[1]];
                     if (counts.is_null()) counts = {{"sent", 0}, {"failed", 0}};
                     const bool sent = f[5] == "sent";

@@ -103,7 +103,9 @@ service::service(admin_deps deps) : impl_(std::make_unique<impl>(std::move(deps)
             auto end = text->find('\n', pos);
             if (end == std::string::npos) end = text->size();
             std::string_view line(text->data() + pos, end - pos);
-            if (line.find(",\"sent\",") != std::string_view::npos)
+            if (line.starts_with("time,")) {
+                // the file's header line, not an SMS
+            } else if (line.find(",\"sent\",") != std::string_view::npos)
                 ++sent;
             else if (!line.empty())
                 ++failed;
