@@ -88,7 +88,8 @@ service::impl::impl(admin_deps d)
       sessions(deps.clock, std::chrono::seconds(deps.current_config().admin.session_idle_s), std::chrono::seconds(deps.current_config().admin.session_absolute_s)),
       // Ten wrong passwords per address in five minutes, then 429: slow
       // enough against guessing, loose enough for a person who mistypes.
-      login_failures(10, std::chrono::minutes(5), deps.clock.now()) {}
+      login_failures(10, std::chrono::minutes(5), deps.clock.now()),
+      engine_otp(deps.running_config().otp) {}
 
 service::service(admin_deps deps) : impl_(std::make_unique<impl>(std::move(deps))) {
     // Today's counts survive a restart: count them from today's SMS log.

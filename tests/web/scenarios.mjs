@@ -339,8 +339,11 @@ export const scenarios = [
       await length.fill('8');
       await country.fill('49');
       await byId(page, 'settings-save').click();
-      await expectStatus(page, 'settings-form-status', 'ok', /saved/);
-      assert.equal(await byId(page, 'settings-restart-required').isVisible(), false, 'OTP length and country code should not need a restart');
+      // The country code applies at once; the OTP engine keeps its length until a restart, and
+      // the page says so.
+      await expectStatus(page, 'settings-form-status', 'ok', /saved.*after a restart/);
+      await expectText(byId(page, 'settings-restart-required'), /Restart needed.*\botp\b/, 'the restart notice');
+      assert.doesNotMatch(await byId(page, 'settings-restart-required').textContent(), /\bsms\b/, 'the country code should apply without a restart');
       // An invalid value is refused by the daemon and shown next to its field.
       await length.fill('3');
       await t.wc.expectConsoleErrors(HTTP_ERROR([400]), async () => {
@@ -362,6 +365,7 @@ export const scenarios = [
       await byId(page, 'setting-otp.length').waitFor();
       assert.equal(await byId(page, 'setting-otp.length').inputValue(), '8', 'the OTP length did not survive the restart');
       assert.equal(await byId(page, 'setting-sms.country_code').inputValue(), '49', 'the country code did not survive the restart');
+      assert.equal(await byId(page, 'settings-restart-required').isVisible(), false, 'a restart is still asked for after the restart');
       // Today's counters are read back from the SMS log after the restart.
       await goto(page, t.base, 'dashboard');
       await expectText(byId(page, 'status-sent-today'), /Sent today\s*1$/, 'the sent-today card');
