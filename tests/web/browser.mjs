@@ -5,6 +5,7 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -95,13 +96,20 @@ export class WatchedContext {
     return this.context.newPage(); // watched through the 'page' event
   }
 
-  /** Runs fn while console errors matching pattern are expected; returns how many came. */
-  async expectConsoleErrors(pattern, fn) {
+  /**
+   * Runs fn while exactly `count` console errors matching pattern are expected. Chromium reports
+   * a failed request on the console a moment after the answer arrived, so this waits for them
+   * before it stops expecting them.
+   */
+  async expectConsoleErrors(pattern, count, fn) {
     const entry = { pattern, seen: 0 };
     this.allowed.push(entry);
     try {
       await fn();
-      return entry.seen;
+      await waitFor(`${count} console error(s) matching ${pattern}`, () => entry.seen >= count, 5000, 20).catch((e) => {
+        throw new Error(`${e.message}; ${entry.seen} came`);
+      });
+      if (entry.seen !== count) throw new Error(`expected ${count} console error(s) matching ${pattern}, ${entry.seen} came`);
     } finally {
       this.allowed.splice(this.allowed.indexOf(entry), 1);
     }
