@@ -12,6 +12,10 @@ packages=(build-essential cmake pkg-config libboost-dev nlohmann-json3-dev libss
           libspdlog-dev libcli11-dev libsystemd-dev curl ca-certificates)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(libgtest-dev libgmock-dev openssl)
+  # The admin UI tests (tests/web): headless Chromium driven from Node.js. A nodejs from
+  # elsewhere (NodeSource) brings its own npm and conflicts with Debian's package.
+  packages+=(chromium nodejs)
+  command -v npm >/dev/null || packages+=(npm)
 fi
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang libclang-rt-14-dev)

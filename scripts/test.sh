@@ -15,5 +15,12 @@ else
   export OTPPI_BUILD_DIR="${OTPPI_BUILD_DIR:-build}"
   scripts/build.sh -DOTPPI_BUILD_TESTS=ON -DOTPPI_WERROR=ON
 fi
+# The web UI tests' one npm package (playwright-core, pinned in tests/web/package-lock.json):
+# installed again whenever the lock file changed since the last install.
+stamp=tests/web/node_modules/.otppi-package-lock.json
+if ! cmp -s tests/web/package-lock.json "$stamp"; then
+  (cd tests/web && npm ci --no-audit --no-fund)
+  cp tests/web/package-lock.json "$stamp"
+fi
 cd "$OTPPI_BUILD_DIR"
 ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" --timeout 300

@@ -133,8 +133,9 @@ std::string day_string(std::int64_t unix_seconds) {
 }
 
 // What differs between the saved and the running configuration and only
-// takes effect after a restart (listeners, TLS files, state_dir).
-json restart_required(const config::config& saved, const config::config& running) {
+// takes effect after a restart (listeners, TLS files, state_dir, the OTP
+// engine's parameters).
+json restart_required(const config::config& saved, const config::config& running, const config::otp_config& engine) {
     json out = json::array();
     auto listener_changed = [](const config::listener& a, const config::listener& b) { return a.enabled != b.enabled || a.bind != b.bind || a.port != b.port; };
     if (listener_changed(saved.api.http, running.api.http)) out.push_back("api.http");
@@ -145,6 +146,10 @@ json restart_required(const config::config& saved, const config::config& running
         saved.admin.cert_file != running.admin.cert_file || saved.admin.key_file != running.admin.key_file || saved.admin.enabled != running.admin.enabled)
         out.push_back("admin");
     if (saved.state_dir != running.state_dir) out.push_back("state_dir");
+    const auto& o = saved.otp;
+    if (o.length != engine.length || o.expiration_s != engine.expiration_s || o.max_attempts != engine.max_attempts ||
+        o.resend_limit != engine.resend_limit || o.resend_window_s != engine.resend_window_s || o.capacity != engine.capacity)
+        out.push_back("otp");
     return out;
 }
 
@@ -622,7 +627,7 @@ void service::impl::settings(const call_ptr& c) {
         return doc;
     };
     if (c->req.method == "GET")
-        return reply(c, 200, {{"settings", visible(config::to_json(cfg()))}, {"restart_required", restart_required(cfg(), deps.running_config())}});
+        return reply(c, 200, {{"settings", visible(config::to_json(cfg()))}, {"restart_required", restart_required(cfg(), deps.running_config(), engine_otp)}});
     if (c->req.method != "PUT") return fail(c, 405, "Use GET or PUT.");
     if (c->body.contains("modems")) return fail(c, 400, "Modems are changed on the modems page.", {"modems: not a setting"});
     auto patch = c->body;
@@ -633,7 +638,7 @@ void service::impl::settings(const call_ptr& c) {
             return {};
         },
         [this, c, visible](const config::config& now) {
-            const auto restart = restart_required(now, deps.running_config());
+            const auto restart = restart_required(now, deps.running_config(), engine_otp);
             spdlog::info("admin: settings changed by '{}'", session_of(c) ? session_of(c)->user : "");
             reply(c, 200, {{"settings", visible(config::to_json(now))}, {"restart_required", restart}});
         });
@@ -661,7 +666,7 @@ void service::impl::sms_log(const call_ptr& c) {
                     if (end == std::string::npos) end = text->size();
                     auto f = csv_fields(std::string_view(text->data() + pos, end - pos));
                     pos = end + 1;
-                    if (f.size() < 8) continue;
+                    if (f.size() < 8 || f[0] == "time") continue;  // not an entry, or the file's header line
                     auto& counts = per_modem[f[1]];
                     if (counts.is_null()) counts = {{"sent", 0}, {"failed", 0}};
                     const bool sent = f[5] == "sent";

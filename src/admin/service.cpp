@@ -88,7 +88,8 @@ service::impl::impl(admin_deps d)
       sessions(deps.clock, std::chrono::seconds(deps.current_config().admin.session_idle_s), std::chrono::seconds(deps.current_config().admin.session_absolute_s)),
       // Ten wrong passwords per address in five minutes, then 429: slow
       // enough against guessing, loose enough for a person who mistypes.
-      login_failures(10, std::chrono::minutes(5), deps.clock.now()) {}
+      login_failures(10, std::chrono::minutes(5), deps.clock.now()),
+      engine_otp(deps.running_config().otp) {}
 
 service::service(admin_deps deps) : impl_(std::make_unique<impl>(std::move(deps))) {
     // Today's counts survive a restart: count them from today's SMS log.
@@ -103,7 +104,9 @@ service::service(admin_deps deps) : impl_(std::make_unique<impl>(std::move(deps)
             auto end = text->find('\n', pos);
             if (end == std::string::npos) end = text->size();
             std::string_view line(text->data() + pos, end - pos);
-            if (line.find(",\"sent\",") != std::string_view::npos)
+            if (line.starts_with("time,")) {
+                // the file's header line, not an SMS
+            } else if (line.find(",\"sent\",") != std::string_view::npos)
                 ++sent;
             else if (!line.empty())
                 ++failed;

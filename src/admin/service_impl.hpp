@@ -52,6 +52,9 @@ struct service::impl {
     // SMS sent and failed per UTC day, from pool events (seeded from the SMS
     // log at start).
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> day_counts;
+    // The OTP engine's values as started: api::service keeps them until the
+    // process restarts, whatever the running config says later.
+    config::otp_config engine_otp;
 
     const config::config& cfg() const { return deps.current_config(); }
 

@@ -9,7 +9,9 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 int main(int argc, char** argv) {
@@ -18,6 +20,7 @@ int main(int argc, char** argv) {
     int send_delay_ms = static_cast<int>(opts.send_delay.count());
     bool quiet = false;
     std::vector<std::string> ussd;
+    std::vector<std::string> incoming;
     cli.add_option("--link", opts.link, "Also make this symlink to the pty (a stable port name)");
     cli.add_option("--send-delay-ms", send_delay_ms, "Time from the PDU to +CMGS")->check(CLI::Range(0, 600000));
     cli.add_option("--pin", opts.pin, "SIM PIN to require (default: SIM not locked)")->check([](const std::string& s) {
@@ -29,6 +32,7 @@ int main(int argc, char** argv) {
         return std::string();
     });
     cli.add_option("--ussd", ussd, "USSD answer as CODE=TEXT (repeatable), e.g. '*888#=Pulsa Rp 10.000'");
+    cli.add_option("--incoming", incoming, "SMS waiting on the SIM at start as FROM=TEXT (repeatable), e.g. '+6281234567890=Hello'");
     cli.add_flag("--quiet", quiet, "Do not log sent messages");
     cli.add_flag("--text-only", opts.text_only, "A modem without PDU mode: AT+CMGF=0 answers ERROR (try modems[].sms_mode \"auto\")");
     CLI11_PARSE(cli, argc, argv);
@@ -43,13 +47,28 @@ int main(int argc, char** argv) {
 
     try {
         otppi::sim::modem_simulator sim(opts);
-        for (const auto& entry : ussd) {
+        // "KEY=TEXT" → (KEY, TEXT); KEY may not be empty.
+        auto split = [](const std::string& entry) -> std::optional<std::pair<std::string, std::string>> {
             auto eq = entry.find('=');
-            if (eq == std::string::npos || eq == 0) {
+            if (eq == std::string::npos || eq == 0) return std::nullopt;
+            return std::pair{entry.substr(0, eq), entry.substr(eq + 1)};
+        };
+        for (const auto& entry : ussd) {
+            auto kv = split(entry);
+            if (!kv) {
                 std::cerr << "otppi-modem-sim: --ussd wants CODE=TEXT, got '" << entry << "'\n";
                 return 2;
             }
-            sim.set_ussd_reply(entry.substr(0, eq), entry.substr(eq + 1));
+            sim.set_ussd_reply(kv->first, kv->second);
+        }
+        // Stored on the SIM before the daemon connects: it reads them with AT+CMGL once ready.
+        for (const auto& entry : incoming) {
+            auto kv = split(entry);
+            if (!kv) {
+                std::cerr << "otppi-modem-sim: --incoming wants FROM=TEXT, got '" << entry << "'\n";
+                return 2;
+            }
+            sim.deliver_sms(kv->first, kv->second);
         }
         if (!quiet) {
             sim.on_sent([](const otppi::sim::sent_sms& s) {

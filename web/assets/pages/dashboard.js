@@ -24,7 +24,7 @@ const CARDS = [
   ['memory', 'Memory', (s) => fmtBytes(s.memory_rss_bytes)],
   ['temperature', 'CPU temperature', (s) => (typeof s.cpu_temperature_c === 'number' ? `${s.cpu_temperature_c.toFixed(1)} °C` : 'no sensor')],
   ['load', 'Load average', (s) => (Array.isArray(s.load_average) ? s.load_average.map((v) => (typeof v === 'number' ? v.toFixed(2) : '–')).join(' · ') : '–')],
-  ['connections', 'Admin/API connections', (s) => fmtNumber(s.http_connections)],
+  ['connections', 'API connections', (s) => fmtNumber(s.http_connections)],
 ];
 
 function eventItem(ev) {
