@@ -1,6 +1,7 @@
 #include "otppi/api/service.hpp"
 
 #include "otppi/api/protocol.hpp"
+#include "otppi/api/request_body.hpp"
 #include "otppi/core/files.hpp"
 #include "otppi/core/log.hpp"
 #include "otppi/otp/engine.hpp"
@@ -29,73 +30,67 @@ struct field_error {
 };
 
 // Strings, or integers written as their decimal text (OTP-Pi's own example
-// sends "id": 123456 though it documents a string).
-std::optional<std::string> text_field(const json& data, const char* name, bool required, std::size_t max_len, std::optional<field_error>& err,
+// sends "id": 123456 though it documents a string). The text is moved out of
+// the request: each command reads each field once.
+std::optional<std::string> text_field(field_value& v, const char* name, bool required, std::size_t max_len, std::optional<field_error>& err,
                                       bool allow_integer = true) {
-    auto it = data.find(name);
-    if (it == data.end() || it->is_null()) {
+    if (v.missing()) {
         if (required) err = field_error{std::string("data.") + name + ": missing (required)"};
         return std::nullopt;
     }
-    std::string value;
-    if (it->is_string())
-        value = it->get<std::string>();
-    else if (allow_integer && (it->is_number_integer() || it->is_number_unsigned()))
-        value = it->dump();
-    else {
+    if (v.type != field_value::kind::string && !(allow_integer && v.is_integer())) {
         err = field_error{std::string("data.") + name + (allow_integer ? ": expected string" : ": expected string (a number would lose leading zeros)") +
-                          ", got " + it->type_name()};
+                          ", got " + v.type_name()};
         return std::nullopt;
     }
-    if (value.size() > max_len) {
+    if (v.text.size() > max_len) {
         err = field_error{std::string("data.") + name + ": longer than " + std::to_string(max_len) + " characters"};
         return std::nullopt;
     }
-    if (required && value.empty()) {
+    if (required && v.text.empty()) {
         err = field_error{std::string("data.") + name + ": must not be empty"};
         return std::nullopt;
     }
-    return value;
+    return std::move(v.text);
 }
 
-std::optional<std::int64_t> unix_field(const json& data, const char* name, std::optional<field_error>& err) {
-    auto it = data.find(name);
-    if (it == data.end() || it->is_null()) return std::nullopt;
-    if (!(it->is_number_integer() || it->is_number_unsigned())) {
-        err = field_error{std::string("data.") + name + ": expected unix time in seconds (integer), got " + it->type_name()};
+std::optional<std::int64_t> unix_field(const field_value& v, const char* name, std::optional<field_error>& err) {
+    if (v.missing()) return std::nullopt;
+    if (!v.is_integer()) {
+        err = field_error{std::string("data.") + name + ": expected unix time in seconds (integer), got " + v.type_name()};
         return std::nullopt;
     }
-    if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+    if (v.type == field_value::kind::unsigned_integer && v.unsigned_integer > static_cast<std::uint64_t>(INT64_MAX)) {
         err = field_error{std::string("data.") + name + ": out of range"};
         return std::nullopt;
     }
-    std::int64_t v = it->get<std::int64_t>();
+    const std::int64_t t = v.type == field_value::kind::unsigned_integer ? static_cast<std::int64_t>(v.unsigned_integer) : v.integer;
     // Milliseconds by mistake (OTP-Pi itself mixed the two up): say so rather
     // than keep an OTP "valid" for 50,000 years.
-    if (v > 100'000'000'000LL) {
+    if (t > 100'000'000'000LL) {
         err = field_error{std::string("data.") + name + ": looks like milliseconds; expected unix time in seconds"};
         return std::nullopt;
     }
-    return v;
+    return t;
 }
 
 // Fields are read leniently (unknown fields ignored, as OTP-Pi did) but each
-// one we use is typed and bounded.
+// one we use is typed and bounded. The first problem wins.
 struct request_fields {
     std::optional<field_error> err;
-    const json& data;
-    explicit request_fields(const json& d) : data(d) {}
-    std::optional<std::string> text(const char* name, bool required, std::size_t max_len = max_field) {
+    request_body& body;
+    explicit request_fields(request_body& b) : body(b) {}
+    std::optional<std::string> text(field f, bool required, std::size_t max_len = max_field) {
         if (err) return std::nullopt;
-        return text_field(data, name, required, max_len, err);
+        return text_field(body[f], field_name(f), required, max_len, err);
     }
-    std::optional<std::string> strict_text(const char* name, bool required, std::size_t max_len = max_field) {
+    std::optional<std::string> strict_text(field f, bool required, std::size_t max_len = max_field) {
         if (err) return std::nullopt;
-        return text_field(data, name, required, max_len, err, false);
+        return text_field(body[f], field_name(f), required, max_len, err, false);
     }
-    std::optional<std::int64_t> unix_time(const char* name) {
+    std::optional<std::int64_t> unix_time(field f) {
         if (err) return std::nullopt;
-        return unix_field(data, name, err);
+        return unix_field(body[f], field_name(f), err);
     }
 };
 
@@ -349,60 +344,59 @@ void service::handle(http::request req, http::responder respond) {
 }
 
 void service::dispatch(const std::string& user, const http::request& req, const reply_ptr& r) {
-    json doc = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) return r->send(code::malformed_request, nullptr, "body is not valid JSON");
-    if (!doc.is_object()) return r->send(code::malformed_request, nullptr, "body must be a JSON object {\"command\": ..., \"data\": {...}}");
-    auto cmd_it = doc.find("command");
-    if (cmd_it == doc.end() || !cmd_it->is_string()) return r->send(code::malformed_request, nullptr, "command: missing or not a string");
-    r->command = cmd_it->get<std::string>();
+    request_body body = parse_request_body(req.body);
+    if (body.result == request_body::verdict::not_json) return r->send(code::malformed_request, nullptr, "body is not valid JSON");
+    if (body.result == request_body::verdict::not_object)
+        return r->send(code::malformed_request, nullptr, "body must be a JSON object {\"command\": ..., \"data\": {...}}");
+    if (body.command.type != field_value::kind::string) return r->send(code::malformed_request, nullptr, "command: missing or not a string");
+    r->command = std::move(body.command.text);
     if (r->command.size() > 64) r->command.resize(64);
     const std::string& cmd = r->command;
     if (cmd == "echo") {
-        // OTP-Pi answers echo with the request itself.
-        json body = doc;
-        body["response_code"] = code_string(code::success);
-        body["message"] = default_message(code::success);
+        // OTP-Pi answers echo with the request itself: the one command that
+        // needs the whole document (the body is known to parse).
+        json doc = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        if (doc.is_discarded()) return r->send(code::malformed_request, nullptr, "body is not valid JSON");
+        doc["response_code"] = code_string(code::success);
+        doc["message"] = default_message(code::success);
         r->done = true;
         http::response res;
-        res.body = dump_reply(body);
+        res.body = dump_reply(doc);
         return r->respond(std::move(res));
     }
-    static const json empty = json::object();
-    auto data_it = doc.find("data");
-    if (data_it != doc.end() && !data_it->is_object() && !data_it->is_null())
-        return r->send(code::malformed_request, nullptr, std::string("data: expected object, got ") + data_it->type_name());
-    const json& data = (data_it == doc.end() || data_it->is_null()) ? empty : *data_it;
-    if (auto dt = data.find("date_time"); dt != data.end()) r->request_data["date_time"] = *dt;
+    if (body.data.present() && body.data.type != field_value::kind::object && body.data.type != field_value::kind::null)
+        return r->send(code::malformed_request, nullptr, std::string("data: expected object, got ") + body.data.type_name());
+    if (body.date_time) r->request_data["date_time"] = std::move(*body.date_time);
 
-    if (cmd == "request-otp") return cmd_request_otp(r, data, user);
-    if (cmd == "verify-otp") return cmd_verify_otp(r, data);
-    if (cmd == "check-otp" || cmd == "validate-otp") return cmd_check_otp(r, data);
-    if (cmd == "send-sms") return cmd_send_sms(r, data, user);
+    if (cmd == "request-otp") return cmd_request_otp(r, body, user);
+    if (cmd == "verify-otp") return cmd_verify_otp(r, body);
+    if (cmd == "check-otp" || cmd == "validate-otp") return cmd_check_otp(r, body);
+    if (cmd == "send-sms") return cmd_send_sms(r, body, user);
     if (cmd == "send-message") {
-        if (auto rc = data.find("receiver"); rc != data.end() && rc->is_string() && rc->get<std::string>().find('@') != std::string::npos)
+        if (const auto& rc = body[field::receiver]; rc.type == field_value::kind::string && rc.text.find('@') != std::string::npos)
             return r->send(code::not_configured);
-        return cmd_send_sms(r, data, user);
+        return cmd_send_sms(r, body, user);
     }
     if (cmd == "send-email" || cmd == "send-mail") return r->send(code::not_configured);
-    if (cmd == "block-msisdn") return cmd_block(r, data, true);
-    if (cmd == "unblock-msisdn") return cmd_block(r, data, false);
+    if (cmd == "block-msisdn") return cmd_block(r, body, true);
+    if (cmd == "unblock-msisdn") return cmd_block(r, body, false);
     if (cmd == "get-modem-list") return cmd_modem_list(r);
-    if (cmd == "request-ussd") return cmd_ussd(r, data);
+    if (cmd == "request-ussd") return cmd_ussd(r, body);
     r->send(code::unknown_command, nullptr,
             "unknown command '" + cmd +
                 "': expected request-otp, verify-otp, check-otp, send-sms, send-message, send-email, block-msisdn, unblock-msisdn, "
                 "get-modem-list, request-ussd or echo");
 }
 
-void service::cmd_request_otp(const reply_ptr& r, const json& data, const std::string& user) {
-    request_fields f(data);
-    auto receiver_raw = f.strict_text("receiver", true, 32);
-    auto reference = f.text("reference", true);
-    std::array<std::optional<std::string>, 4> params{f.text("param1", false), f.text("param2", false), f.text("param3", false), f.text("param4", false)};
-    auto message = f.text("message", false, 640);
-    auto language = f.text("language", false, 35);
-    auto channel = f.text("channel", false, 16);
-    auto expiration = f.unix_time("expiration");
+void service::cmd_request_otp(const reply_ptr& r, request_body& body, const std::string& user) {
+    request_fields f(body);
+    auto receiver_raw = f.strict_text(field::receiver, true, 32);
+    auto reference = f.text(field::reference, true);
+    std::array<std::optional<std::string>, 4> params{f.text(field::param1, false), f.text(field::param2, false), f.text(field::param3, false), f.text(field::param4, false)};
+    auto message = f.text(field::message, false, 640);
+    auto language = f.text(field::language, false, 35);
+    auto channel = f.text(field::channel, false, 16);
+    auto expiration = f.unix_time(field::expiration);
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
     auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
     if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (5-20 digits, optional leading + or 0)");
@@ -470,12 +464,12 @@ void service::cmd_request_otp(const reply_ptr& r, const json& data, const std::s
     });
 }
 
-void service::cmd_verify_otp(const reply_ptr& r, const json& data) {
-    request_fields f(data);
-    auto receiver_raw = f.strict_text("receiver", true, 32);
-    auto reference = f.text("reference", true);
-    auto code_text = f.strict_text("otp", true, 16);
-    std::array<std::optional<std::string>, 4> params{f.text("param1", false), f.text("param2", false), f.text("param3", false), f.text("param4", false)};
+void service::cmd_verify_otp(const reply_ptr& r, request_body& body) {
+    request_fields f(body);
+    auto receiver_raw = f.strict_text(field::receiver, true, 32);
+    auto reference = f.text(field::reference, true);
+    auto code_text = f.strict_text(field::otp, true, 16);
+    std::array<std::optional<std::string>, 4> params{f.text(field::param1, false), f.text(field::param2, false), f.text(field::param3, false), f.text(field::param4, false)};
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
     auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
     if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (5-20 digits, optional leading + or 0)");
@@ -496,9 +490,9 @@ void service::cmd_verify_otp(const reply_ptr& r, const json& data) {
     r->send(code_of(res.status), reply_data);
 }
 
-void service::cmd_check_otp(const reply_ptr& r, const json& data) {
-    request_fields f(data);
-    auto reference = f.text("reference", true);
+void service::cmd_check_otp(const reply_ptr& r, request_body& body) {
+    request_fields f(body);
+    auto reference = f.text(field::reference, true);
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
     auto st = engine_->status(*reference);
     json reply_data = r->request_data;
@@ -512,17 +506,18 @@ void service::cmd_check_otp(const reply_ptr& r, const json& data) {
             st.status == otp::otp_status::ok ? "OTP is live" : std::string{});
 }
 
-void service::cmd_send_sms(const reply_ptr& r, const json& data, const std::string& user) {
-    request_fields f(data);
-    auto receiver_raw = f.strict_text("receiver", true, 32);
-    auto message = f.text("message", true, max_sms_bytes);
-    auto id = f.text("id", false);
-    auto expiration = f.unix_time("expiration");
+void service::cmd_send_sms(const reply_ptr& r, request_body& body, const std::string& user) {
+    request_fields f(body);
+    auto receiver_raw = f.strict_text(field::receiver, true, 32);
+    auto message = f.text(field::message, true, max_sms_bytes);
+    auto id = f.text(field::id, false);
+    auto expiration = f.unix_time(field::expiration);
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
     auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
     if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (5-20 digits, optional leading + or 0)");
     json reply_data = r->request_data;
-    if (id) reply_data["id"] = data["id"];
+    // The id as it came: a string, or an integer (its text was moved into `id`).
+    if (id) reply_data["id"] = body[field::id].type == field_value::kind::string ? json(*id) : body[field::id].to_json();
     reply_data["receiver"] = *receiver_raw;
     const auto now_unix = deps_.clock.unix_seconds();
     // OTP-Pi compared seconds with milliseconds here; we compare seconds.
@@ -617,11 +612,12 @@ void service::send_and_reply(const reply_ptr& r, outgoing_sms msg, json pending_
     });
 }
 
-void service::cmd_block(const reply_ptr& r, const json& data, bool block) {
-    request_fields f(data);
+void service::cmd_block(const reply_ptr& r, request_body& body, bool block) {
+    request_fields f(body);
     // OTP-Pi's README names the field "receiver" in the example and "msisdn" in the table.
-    const char* field_name = data.contains("receiver") ? "receiver" : "msisdn";
-    auto receiver_raw = f.strict_text(field_name, true, 32);
+    const field which = body[field::receiver].present() ? field::receiver : field::msisdn;
+    const char* field_name = api::field_name(which);
+    auto receiver_raw = f.strict_text(which, true, 32);
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
     auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
     if (!receiver)
@@ -653,10 +649,10 @@ void service::cmd_modem_list(const reply_ptr& r) {
     r->send(code::success, reply_data);
 }
 
-void service::cmd_ussd(const reply_ptr& r, const json& data) {
-    request_fields f(data);
-    auto modem_id = f.text("modem_id", true, 64);
-    auto ussd_code = f.text("ussd_code", true, 64);
+void service::cmd_ussd(const reply_ptr& r, request_body& body) {
+    request_fields f(body);
+    auto modem_id = f.text(field::modem_id, true, 64);
+    auto ussd_code = f.text(field::ussd_code, true, 64);
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
     for (char c : *ussd_code)
         if (!std::isdigit(static_cast<unsigned char>(c)) && c != '*' && c != '#' && c != '+')
