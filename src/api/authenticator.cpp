@@ -22,9 +22,9 @@ authenticator::authenticator(const auth::user_store& users, const core::Clock& c
                              int failures_per_minute, auth::user_kind kind)
     : users_(users), clock_(clock), offload_(std::move(offload)), post_back_(std::move(post_back)),
       failures_per_minute_(failures_per_minute), kind_(kind) {
-    std::array<std::uint8_t, 64> key{};
+    std::array<std::uint8_t, 32> key{};
     if (RAND_bytes(key.data(), static_cast<int>(key.size())) != 1) throw std::runtime_error("CSPRNG unavailable");  // start-up only
-    cache_mac_ = std::make_unique<otp::hmac_sha512>(key);
+    cache_mac_ = std::make_unique<otp::hmac_sha256>(key);
     OPENSSL_cleanse(key.data(), key.size());
 }
 
@@ -51,7 +51,9 @@ authenticator::digest authenticator::mac_of(const std::string& user, const std::
     digest out{};
     const std::string_view fields[] = {user, password};
     // A keyed context made once: the one-shot HMAC() call was a fifth of a
-    // cached request's cost.
+    // cached request's cost. SHA-256 rather than SHA-512: the key never leaves
+    // this process and the MAC is only compared with its own earlier output,
+    // and with the CPU's SHA instructions it takes about 0.4 us instead of 0.95.
     if (!cache_mac_->mac_fields("otppi/auth-cache/v1", fields, out)) out.fill(0);
     return out;
 }

@@ -3,8 +3,8 @@
 // The stored hashes are slow (scrypt) on purpose, so:
 //  - verification runs on a worker (`offload`) and the result is posted back
 //    (`post_back`); the event loop never hashes;
-//  - a successful (user, password) pair is remembered as an HMAC under a
-//    per-process random key (never the password itself), so a client on
+//  - a successful (user, password) pair is remembered as an HMAC-SHA-256 under
+//    a per-process random key (never the password itself), so a client on
 //    keep-alive does not pay the slow hash per request. The entry lives 5
 //    minutes past its last use, at most an hour after the hash was checked;
 //    a cache hit answers at once, inside check();
@@ -50,7 +50,7 @@ public:
     static bool parse_basic(const std::string& header, std::string& user, std::string& password);
 
 private:
-    using digest = otp::hmac_sha512::digest;
+    using digest = otp::hmac_sha256::digest;
     using callback = std::function<void(auth_result, std::string)>;
     struct cached {
         digest mac;
@@ -73,7 +73,7 @@ private:
     executor_fn post_back_;
     int failures_per_minute_;
     auth::user_kind kind_;
-    std::unique_ptr<otp::hmac_sha512> cache_mac_;  // keyed once; used on the owner thread only
+    std::unique_ptr<otp::hmac_sha256> cache_mac_;  // keyed once; used on the owner thread only
     std::unordered_map<std::string, cached> cache_;
     std::unordered_map<std::string, failures> failures_;
     // (user, mac) -> callers waiting for the same slow hash.
