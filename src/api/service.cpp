@@ -325,6 +325,9 @@ void service::handle(http::request req, http::responder respond) {
     if (path != p.otp && path != p.sms && path != p.message && path != p.email && path != p.block && path != p.unblock && path != p.modem &&
         path != p.ussd)
         return r->send(code::not_found, nullptr, "no such API path: " + path.substr(0, 200));
+    // Cached credentials (keep-alive clients): answer straight away, without
+    // keeping the request alive for a callback.
+    if (std::string user; auth_.check_cached(req.authorization, req.remote_address, user)) return dispatch(user, req, r);
     auto request = std::make_shared<http::request>(std::move(req));
     auth_.check(request->authorization, request->remote_address, [this, r, request](auth_result result, std::string user) {
         switch (result) {

@@ -40,6 +40,12 @@ public:
     // `done(result, user)`: at once on a cache hit, else later via post_back.
     void check(const std::string& authorization, const std::string& remote, std::function<void(auth_result, std::string)> done);
 
+    // The cache alone: true, with `user` set, when these credentials are
+    // cached and the address is not throttled. No hashing, no failure counted,
+    // nothing kept but the entry's refreshed expiry; on false, check() decides.
+    // For callers that can skip setting up a callback in the common case.
+    bool check_cached(const std::string& authorization, const std::string& remote, std::string& user);
+
     // Forget cached credentials (users file changed or reloaded).
     void users_changed();
     void set_failures_per_minute(int n) { failures_per_minute_ = n; }
@@ -63,7 +69,7 @@ private:
         core::Clock::time_point window_start;
     };
 
-    digest mac_of(const std::string& user, const std::string& password);
+    digest mac_of(std::string_view user, std::string_view password);
     bool throttled(const std::string& remote);
     void record_failure(const std::string& remote);
 
@@ -79,6 +85,7 @@ private:
     // (user, mac) -> callers waiting for the same slow hash.
     std::unordered_map<std::string, std::vector<callback>> in_flight_;
     int pending_ = 0;
+    std::string scratch_;  // decoded credentials, wiped after each use
 };
 
 }  // namespace otppi::api
