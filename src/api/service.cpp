@@ -8,6 +8,7 @@
 #include "otppi/otp/message.hpp"
 #include "otppi/otp/throttle.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
@@ -196,6 +197,51 @@ void append_json_string(std::string& out, std::string_view s) {
 // need not be valid UTF-8; the default dump() would throw out of the handler.
 std::string dump_reply(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+// Printable ASCII other than '"' and '\\': dump() writes such a string as it is.
+bool plain_text(std::string_view s) {
+    for (const char c : s)
+        if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return false;
+    return true;
+}
+
+// The same bytes as dump_reply(value), without dump()'s own buffers for the
+// usual reply data: an object of plain strings, integers and booleans. Keys
+// come in the object's (sorted) order, as dump() writes them; anything else
+// is left to dump_reply().
+void append_reply_value(std::string& out, const json& value, bool nested = false) {
+    switch (value.type()) {
+    case json::value_t::string: {
+        const auto& s = value.get_ref<const json::string_t&>();
+        if (!plain_text(s)) break;
+        out += '"';
+        out += s;
+        out += '"';
+        return;
+    }
+    case json::value_t::number_integer: out += std::to_string(value.get<std::int64_t>()); return;
+    case json::value_t::number_unsigned: out += std::to_string(value.get<std::uint64_t>()); return;
+    case json::value_t::boolean: out += value.get<bool>() ? "true" : "false"; return;
+    case json::value_t::object: {
+        const auto& members = value.get_ref<const json::object_t&>();
+        if (nested || !std::all_of(members.begin(), members.end(), [](const auto& m) { return plain_text(m.first); })) break;
+        out += '{';
+        bool first = true;
+        for (const auto& [key, v] : members) {
+            if (!first) out += ',';
+            first = false;
+            out += '"';
+            out += key;
+            out += "\":";
+            append_reply_value(out, v, true);
+        }
+        out += '}';
+        return;
+    }
+    default: break;
+    }
+    out += dump_reply(value);
+}
+
 }  // namespace
 
 // One API request waiting for its answer: answers once, then ignores later calls.
@@ -206,7 +252,7 @@ struct service::reply {
     bool done = false;
     std::function<void()> cancel_wait;
 
-    void send(code c, json data = nullptr, std::string message = {}) {
+    void send(code c, const json& data = nullptr, std::string message = {}) {
         if (done) return;
         done = true;
         if (cancel_wait) cancel_wait();
@@ -216,7 +262,7 @@ struct service::reply {
         http::response res;
         res.status = http_status(c);
         std::string& out = res.body;
-        out.reserve(160);
+        out.reserve(256);
         out += '{';
         if (!command.empty()) {
             out += "\"command\":";
@@ -229,7 +275,7 @@ struct service::reply {
         append_json_string(out, message.empty() ? default_message(c) : std::string_view(message));
         if (!data.is_null()) {
             out += ",\"data\":";
-            out += dump_reply(data);
+            append_reply_value(out, data);
         }
         out += '}';
         if (c == code::unauthorized) res.headers.emplace_back("WWW-Authenticate", "Basic realm=\"otppi\", charset=\"UTF-8\"");
