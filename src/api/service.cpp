@@ -150,10 +150,22 @@ std::uint64_t user_key(const std::string& user) {
     return h;
 }
 
+// Printable ASCII other than '"' and '\\': dump() writes such a string as it is.
+bool plain_text(std::string_view s) {
+    for (const char c : s)
+        if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return false;
+    return true;
+}
+
 // A JSON string literal; bytes that are not valid UTF-8 become U+FFFD, as
 // dump_reply() does, so a reply can always be written.
 void append_json_string(std::string& out, std::string_view s) {
     out += '"';
+    if (plain_text(s)) {  // the usual message: nothing to escape or check
+        out += s;
+        out += '"';
+        return;
+    }
     for (std::size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
         if (c < 0x80) {
@@ -196,13 +208,6 @@ void append_json_string(std::string& out, std::string_view s) {
 // Replies quote request bytes (a path, a command name cut at 64 bytes) that
 // need not be valid UTF-8; the default dump() would throw out of the handler.
 std::string dump_reply(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-// Printable ASCII other than '"' and '\\': dump() writes such a string as it is.
-bool plain_text(std::string_view s) {
-    for (const char c : s)
-        if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return false;
-    return true;
-}
 
 // The same bytes as dump_reply(value), without dump()'s own buffers for the
 // usual reply data: an object of plain strings, integers and booleans. Keys
