@@ -247,6 +247,49 @@ void append_reply_value(std::string& out, const json& value, bool nested = false
     out += dump_reply(value);
 }
 
+// Reply data written straight into the body as ,"data":{...}, for the hot
+// commands: the same bytes as dump() of the equivalent object, as long as the
+// members are added in dump()'s order (keys sorted bytewise).
+class data_writer {
+public:
+    explicit data_writer(std::string& out) : out_(out) {}
+    ~data_writer() {
+        if (open_) out_ += '}';
+    }
+    data_writer(const data_writer&) = delete;
+    data_writer& operator=(const data_writer&) = delete;
+
+    void text(std::string_view key, std::string_view value) {
+        member(key);
+        if (plain_text(value)) {
+            out_ += '"';
+            out_ += value;
+            out_ += '"';
+        } else {
+            out_ += dump_reply(json(value));
+        }
+    }
+    void number(std::string_view key, std::uint64_t n) {
+        member(key);
+        out_ += std::to_string(n);
+    }
+    void value(std::string_view key, const json& v) {
+        member(key);
+        append_reply_value(out_, v, /*nested=*/true);
+    }
+
+private:
+    void member(std::string_view key) {
+        out_ += open_ ? "," : ",\"data\":{";
+        open_ = true;
+        out_ += '"';
+        out_ += key;  // our own keys: plain text
+        out_ += "\":";
+    }
+    std::string& out_;
+    bool open_ = false;
+};
+
 }  // namespace
 
 // One API request waiting for its answer: answers once, then ignores later calls.
@@ -258,6 +301,20 @@ struct service::reply {
     std::function<void()> cancel_wait;
 
     void send(code c, const json& data = nullptr, std::string message = {}) {
+        send_with(
+            c,
+            [&data](std::string& out) {
+                if (data.is_null()) return;
+                out += ",\"data\":";
+                append_reply_value(out, data);
+            },
+            std::move(message));
+    }
+
+    // As send(), with the data written by `write_data(body)`: nothing, or
+    // ,"data":{...} (see data_writer).
+    template <class WriteData>
+    void send_with(code c, WriteData write_data, std::string message = {}) {
         if (done) return;
         done = true;
         if (cancel_wait) cancel_wait();
@@ -278,10 +335,7 @@ struct service::reply {
         out += code_string(c);
         out += "\",\"message\":";
         append_json_string(out, message.empty() ? default_message(c) : std::string_view(message));
-        if (!data.is_null()) {
-            out += ",\"data\":";
-            append_reply_value(out, data);
-        }
+        write_data(out);
         out += '}';
         if (c == code::unauthorized) res.headers.emplace_back("WWW-Authenticate", "Basic realm=\"otppi\", charset=\"UTF-8\"");
         if (c == code::method_not_allowed) res.headers.emplace_back("Allow", "POST, PUT");
@@ -533,15 +587,18 @@ void service::cmd_verify_otp(const reply_ptr& r, request_body& body) {
     vr.code = *code_text;
     for (std::size_t i = 0; i < 4; ++i) vr.params[i] = params[i] ? std::string_view(*params[i]) : std::string_view();
     auto res = engine_->verify(vr);
-    json reply_data = r->request_data;
-    reply_data["receiver"] = *receiver_raw;
-    reply_data["reference"] = *reference;
     if (res.status == otp::otp_status::ok)
         ++counters_.otp_verified;
     else
         ++counters_.otp_rejected;
-    if (res.status == otp::otp_status::invalid) reply_data["attempts_left"] = res.attempts_left;
-    r->send(code_of(res.status), reply_data);
+    // The hottest reply: written without a JSON object, keys in sorted order.
+    r->send_with(code_of(res.status), [&](std::string& out) {
+        data_writer d(out);
+        if (res.status == otp::otp_status::invalid) d.number("attempts_left", res.attempts_left);
+        if (auto dt = r->request_data.find("date_time"); dt != r->request_data.end()) d.value("date_time", *dt);
+        d.text("receiver", *receiver_raw);
+        d.text("reference", *reference);
+    });
 }
 
 void service::cmd_check_otp(const reply_ptr& r, request_body& body) {
