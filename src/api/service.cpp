@@ -40,8 +40,9 @@ std::optional<std::string> text_field(field_value& v, const char* name, bool req
         return std::nullopt;
     }
     if (v.type != field_value::kind::string && !(allow_integer && v.is_integer())) {
-        err = field_error{std::string("data.") + name + (allow_integer ? ": expected string" : ": expected string (a number would lose leading zeros)") +
-                          ", got " + v.type_name()};
+        err = field_error{std::string("data.") + name +
+                          (allow_integer ? ": expected string" : ": expected string (a number would lose leading zeros)") + ", got " +
+                          v.type_name()};
         return std::nullopt;
     }
     if (v.text.size() > max_len) {
@@ -456,7 +457,8 @@ void service::dispatch(const std::string& user, const http::request& req, const 
     if (body.result == request_body::verdict::not_json) return r->send(code::malformed_request, nullptr, "body is not valid JSON");
     if (body.result == request_body::verdict::not_object)
         return r->send(code::malformed_request, nullptr, "body must be a JSON object {\"command\": ..., \"data\": {...}}");
-    if (body.command.type != field_value::kind::string) return r->send(code::malformed_request, nullptr, "command: missing or not a string");
+    if (body.command.type != field_value::kind::string)
+        return r->send(code::malformed_request, nullptr, "command: missing or not a string");
     r->command = std::move(body.command.text);
     if (r->command.size() > 64) r->command.resize(64);
     const std::string& cmd = r->command;
@@ -500,7 +502,8 @@ void service::cmd_request_otp(const reply_ptr& r, request_body& body, const std:
     request_fields f(body);
     auto receiver_raw = f.strict_text(field::receiver, true, 32);
     auto reference = f.text(field::reference, true);
-    std::array<std::optional<std::string>, 4> params{f.text(field::param1, false), f.text(field::param2, false), f.text(field::param3, false), f.text(field::param4, false)};
+    std::array<std::optional<std::string>, 4> params{f.text(field::param1, false), f.text(field::param2, false),
+                                                     f.text(field::param3, false), f.text(field::param4, false)};
     auto message = f.text(field::message, false, 640);
     auto language = f.text(field::language, false, 35);
     auto channel = f.text(field::channel, false, 16);
@@ -577,7 +580,8 @@ void service::cmd_verify_otp(const reply_ptr& r, request_body& body) {
     auto receiver_raw = f.strict_text(field::receiver, true, 32);
     auto reference = f.text(field::reference, true);
     auto code_text = f.strict_text(field::otp, true, 16);
-    std::array<std::optional<std::string>, 4> params{f.text(field::param1, false), f.text(field::param2, false), f.text(field::param3, false), f.text(field::param4, false)};
+    std::array<std::optional<std::string>, 4> params{f.text(field::param1, false), f.text(field::param2, false),
+                                                     f.text(field::param3, false), f.text(field::param4, false)};
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
     auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
     if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (5-20 digits, optional leading + or 0)");

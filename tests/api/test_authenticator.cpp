@@ -157,7 +157,8 @@ TEST_F(Authenticator, CheckCachedAnswersOnlyFromTheCache) {
     hashes = 0;
     ASSERT_TRUE(authn.check_cached(basic("app", "s3cret-pass"), "10.0.0.1", user));
     EXPECT_EQ(user, "app");
-    for (const std::string& h : {basic("app", "s3cret-pasS"), basic("app", ""), basic("nobody", "s3cret-pass"), std::string(), std::string("Basic !!!!")}) {
+    const std::string misses[] = {basic("app", "s3cret-pasS"), basic("app", ""), basic("nobody", "s3cret-pass"), "", "Basic !!!!"};
+    for (const std::string& h : misses) {
         user.clear();
         EXPECT_FALSE(authn.check_cached(h, "10.0.0.1", user)) << h;
         EXPECT_EQ(user, "");
