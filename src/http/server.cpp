@@ -362,11 +362,26 @@ protected:
         request req;
         req.method = std::string(msg.method_string());
         req.target = std::string(msg.target());
-        req.authorization = std::string(msg[bhttp::field::authorization]);
-        req.content_type = std::string(msg[bhttp::field::content_type]);
-        req.cookie = std::string(msg[bhttp::field::cookie]);
-        req.origin = std::string(msg[bhttp::field::origin]);
-        req.csrf_token = std::string(msg["X-CSRF-Token"]);
+        // One pass over the fields instead of a lookup for each; the first of
+        // a repeated field counts, as with msg[name].
+        unsigned seen = 0;
+        auto take = [&seen](std::string& to, unsigned bit, std::string_view value) {
+            if (seen & bit) return;
+            seen |= bit;
+            to.assign(value.data(), value.size());
+        };
+        for (const auto& f : msg) {
+            switch (f.name()) {
+            case bhttp::field::authorization: take(req.authorization, 1, f.value()); break;
+            case bhttp::field::content_type: take(req.content_type, 2, f.value()); break;
+            case bhttp::field::cookie: take(req.cookie, 4, f.value()); break;
+            case bhttp::field::origin: take(req.origin, 8, f.value()); break;
+            case bhttp::field::unknown:
+                if (beast::iequals(f.name_string(), "X-CSRF-Token")) take(req.csrf_token, 16, f.value());
+                break;
+            default: break;
+            }
+        }
         req.body = std::move(msg.body());
         req.remote_address = remote_;
         req.tls = Derived::is_tls;

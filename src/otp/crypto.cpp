@@ -145,36 +145,12 @@ bool constant_time_equal(std::span<const std::uint8_t> a, std::span<const std::u
     return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-// ---------------------------------------------------------------- hmac_sha512
-
-hmac_sha512::hmac_sha512(std::span<const std::uint8_t> key) {
-    if (key.empty()) throw std::invalid_argument("otp: HMAC key must not be empty");
-    EVP_MAC* mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
-    if (mac == nullptr) throw std::runtime_error("otp: OpenSSL has no HMAC");
-    ctx_ = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac);  // the context holds its own reference
-    if (ctx_ == nullptr) throw std::runtime_error("otp: cannot allocate an HMAC context");
-    char digest_name[] = "SHA512";
-    const OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (EVP_MAC_init(ctx_, key.data(), key.size(), params) != 1 || EVP_MAC_CTX_get_mac_size(ctx_) != digest_size) {
-        EVP_MAC_CTX_free(ctx_);
-        ctx_ = nullptr;
-        throw std::runtime_error("otp: cannot initialise HMAC-SHA-512");
-    }
-}
-
-hmac_sha512::~hmac_sha512() {
-    // EVP_MAC_CTX_free cleanses the key schedule it holds.
-    EVP_MAC_CTX_free(ctx_);
-}
+// ---------------------------------------------------------------- keyed_hmac
 
 namespace {
 // Resets the context to "key set, no data" (OpenSSL >= 3.0.3 reuses the key
 // when it is NULL), so that the ipad/opad precomputation is paid once per
-// engine, not once per MAC.
+// object, not once per MAC.
 bool mac_restart(evp_mac_ctx_st* ctx) noexcept { return EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1; }
 
 bool mac_update_field(evp_mac_ctx_st* ctx, std::string_view field) noexcept {
@@ -186,25 +162,57 @@ bool mac_update_field(evp_mac_ctx_st* ctx, std::string_view field) noexcept {
     return field.empty() || EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(field.data()), field.size()) == 1;
 }
 
-bool mac_finish(evp_mac_ctx_st* ctx, hmac_sha512::digest& out) noexcept {
+bool mac_finish(evp_mac_ctx_st* ctx, std::span<std::uint8_t> out) noexcept {
     std::size_t written = 0;
     if (EVP_MAC_final(ctx, out.data(), &written, out.size()) != 1 || written != out.size()) return false;
     return true;
 }
 }  // namespace
 
-bool hmac_sha512::mac(std::span<const std::uint8_t> data, digest& out) noexcept {
+template <std::size_t DigestSize>
+keyed_hmac<DigestSize>::keyed_hmac(std::span<const std::uint8_t> key) {
+    if (key.empty()) throw std::invalid_argument("otp: HMAC key must not be empty");
+    EVP_MAC* mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+    if (mac == nullptr) throw std::runtime_error("otp: OpenSSL has no HMAC");
+    ctx_ = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac);  // the context holds its own reference
+    if (ctx_ == nullptr) throw std::runtime_error("otp: cannot allocate an HMAC context");
+    char digest_name[8];  // OSSL_PARAM wants a mutable string
+    std::strcpy(digest_name, DigestSize == 64 ? "SHA512" : "SHA256");
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_init(ctx_, key.data(), key.size(), params) != 1 || EVP_MAC_CTX_get_mac_size(ctx_) != digest_size) {
+        EVP_MAC_CTX_free(ctx_);
+        ctx_ = nullptr;
+        throw std::runtime_error(std::string("otp: cannot initialise HMAC-") + digest_name);
+    }
+}
+
+template <std::size_t DigestSize>
+keyed_hmac<DigestSize>::~keyed_hmac() {
+    // EVP_MAC_CTX_free cleanses the key schedule it holds.
+    EVP_MAC_CTX_free(ctx_);
+}
+
+template <std::size_t DigestSize>
+bool keyed_hmac<DigestSize>::mac(std::span<const std::uint8_t> data, digest& out) noexcept {
     const bool ok = mac_restart(ctx_) && (data.empty() || EVP_MAC_update(ctx_, data.data(), data.size()) == 1) && mac_finish(ctx_, out);
     if (!ok) out.fill(0);
     return ok;
 }
 
-bool hmac_sha512::mac_fields(std::string_view label, std::span<const std::string_view> fields, digest& out) noexcept {
+template <std::size_t DigestSize>
+bool keyed_hmac<DigestSize>::mac_fields(std::string_view label, std::span<const std::string_view> fields, digest& out) noexcept {
     bool ok = mac_restart(ctx_) && mac_update_field(ctx_, label);
     for (std::size_t i = 0; ok && i < fields.size(); ++i) ok = mac_update_field(ctx_, fields[i]);
     ok = ok && mac_finish(ctx_, out);
     if (!ok) out.fill(0);
     return ok;
 }
+
+template class keyed_hmac<64>;
+template class keyed_hmac<32>;
 
 }  // namespace otppi::otp

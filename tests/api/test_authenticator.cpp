@@ -149,3 +149,28 @@ TEST_F(Authenticator, ThrottlesFailuresPerAddress) {
     clock.advance(std::chrono::seconds(61));
     EXPECT_EQ(check(basic("app", "s3cret-pass"), "192.0.2.7").first, auth_result::ok);
 }
+
+TEST_F(Authenticator, CheckCachedAnswersOnlyFromTheCache) {
+    std::string user;
+    EXPECT_FALSE(authn.check_cached(basic("app", "s3cret-pass"), "10.0.0.1", user)) << "not verified yet";
+    ASSERT_EQ(check(basic("app", "s3cret-pass")).first, auth_result::ok);
+    hashes = 0;
+    ASSERT_TRUE(authn.check_cached(basic("app", "s3cret-pass"), "10.0.0.1", user));
+    EXPECT_EQ(user, "app");
+    const std::string misses[] = {basic("app", "s3cret-pasS"), basic("app", ""), basic("nobody", "s3cret-pass"), "", "Basic !!!!"};
+    for (const std::string& h : misses) {
+        user.clear();
+        EXPECT_FALSE(authn.check_cached(h, "10.0.0.1", user)) << h;
+        EXPECT_EQ(user, "");
+    }
+    EXPECT_EQ(hashes, 0);
+    // Misses count no failure: the address is not throttled by them.
+    for (int i = 0; i < 10; ++i) authn.check_cached(basic("app", "guess"), "10.0.0.1", user);
+    EXPECT_EQ(check(basic("app", "s3cret-pass")).first, auth_result::ok);
+    // A throttled address gets nothing from the cache either.
+    for (int i = 0; i < 5; ++i) check(basic("app", "guess" + std::to_string(i)), "192.0.2.7");
+    EXPECT_FALSE(authn.check_cached(basic("app", "s3cret-pass"), "192.0.2.7", user));
+    // Nor after the entry aged out.
+    clock.advance(std::chrono::minutes(6));
+    EXPECT_FALSE(authn.check_cached(basic("app", "s3cret-pass"), "10.0.0.1", user));
+}

@@ -29,6 +29,7 @@ protected:
             ioc,
             [this](http::request req, http::responder respond) {
                 last_remote = req.remote_address;
+                last_request = req;
                 if (req.path() == "/later") {
                     held = std::move(respond);
                     held_promise.set_value();
@@ -68,6 +69,7 @@ protected:
     std::thread io_thread;
     std::uint16_t port = 0;
     std::string last_remote;
+    http::request last_request;
     http::responder held;
     std::promise<void> held_promise;
 };
@@ -319,4 +321,24 @@ TEST_F(HttpServer, HeaderSplitAcrossSegments) {
     auto r = c.read_reply();
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(r.body, "POST /split body");
+}
+
+TEST_F(HttpServer, HeaderFieldsReachTheHandler) {
+    start();
+    raw_client c(port);
+    c.send(
+        "POST /fields?x=1 HTTP/1.1\r\nHost: h\r\nAuthorization: Basic first\r\ncontent-type: application/json\r\n"
+        "Cookie: s=1\r\nOrigin: https://gw.example\r\nx-csrf-token: tok\r\nAuthorization: Basic second\r\n"
+        "Content-Length: 2\r\n\r\n{}");
+    ASSERT_EQ(c.read_reply().status, 200);
+    const auto req = on_io([&] { return last_request; });
+    EXPECT_EQ(req.method, "POST");
+    EXPECT_EQ(req.target, "/fields?x=1");
+    EXPECT_EQ(req.authorization, "Basic first") << "the first of a repeated field counts";
+    EXPECT_EQ(req.content_type, "application/json");
+    EXPECT_EQ(req.cookie, "s=1");
+    EXPECT_EQ(req.origin, "https://gw.example");
+    EXPECT_EQ(req.csrf_token, "tok");
+    EXPECT_EQ(req.body, "{}");
+    EXPECT_TRUE(req.keep_alive);
 }

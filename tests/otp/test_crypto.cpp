@@ -200,6 +200,32 @@ TEST(OtpHmacSha512, Rfc4231Vectors) {
 
 TEST(OtpHmacSha512, EmptyKeyRefused) { EXPECT_THROW(hmac_sha512(std::span<const std::uint8_t>{}), std::invalid_argument); }
 
+TEST(OtpHmacSha256, Rfc4231Vectors) {
+    {
+        hmac_sha256 mac(as_bytes("Jefe"));
+        hmac_sha256::digest out;
+        ASSERT_TRUE(mac.mac(as_bytes("what do ya want for nothing?"), out));
+        EXPECT_EQ(hex(out), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        hmac_sha256::digest again;
+        ASSERT_TRUE(mac.mac(as_bytes("what do ya want for nothing?"), again));
+        EXPECT_EQ(out, again);
+    }
+    {
+        const std::vector<std::uint8_t> key(20, 0x0b);
+        hmac_sha256 mac(key);
+        hmac_sha256::digest out;
+        ASSERT_TRUE(mac.mac(as_bytes("Hi There"), out));
+        EXPECT_EQ(hex(out), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+        // mac_fields is the MAC of the length-prefixed encoding, as with SHA-512.
+        const std::string_view fields[] = {"user", "pass:word"};
+        hmac_sha256::digest streamed, whole;
+        ASSERT_TRUE(mac.mac_fields("label", fields, streamed));
+        ASSERT_TRUE(mac.mac(as_bytes(detail::encode_fields("label", fields)), whole));
+        EXPECT_EQ(streamed, whole);
+    }
+    EXPECT_THROW(hmac_sha256(std::span<const std::uint8_t>{}), std::invalid_argument);
+}
+
 TEST(OtpFieldEncoding, IsLengthPrefixedBigEndian) {
     const std::string_view fields[] = {"ab", "", "c"};
     const std::string enc = detail::encode_fields("L", fields);

@@ -3,8 +3,8 @@
 // The stored hashes are slow (scrypt) on purpose, so:
 //  - verification runs on a worker (`offload`) and the result is posted back
 //    (`post_back`); the event loop never hashes;
-//  - a successful (user, password) pair is remembered as an HMAC under a
-//    per-process random key (never the password itself), so a client on
+//  - a successful (user, password) pair is remembered as an HMAC-SHA-256 under
+//    a per-process random key (never the password itself), so a client on
 //    keep-alive does not pay the slow hash per request. The entry lives 5
 //    minutes past its last use, at most an hour after the hash was checked;
 //    a cache hit answers at once, inside check();
@@ -40,6 +40,12 @@ public:
     // `done(result, user)`: at once on a cache hit, else later via post_back.
     void check(const std::string& authorization, const std::string& remote, std::function<void(auth_result, std::string)> done);
 
+    // The cache alone: true, with `user` set, when these credentials are
+    // cached and the address is not throttled. No hashing, no failure counted,
+    // nothing kept but the entry's refreshed expiry; on false, check() decides.
+    // For callers that can skip setting up a callback in the common case.
+    bool check_cached(const std::string& authorization, const std::string& remote, std::string& user);
+
     // Forget cached credentials (users file changed or reloaded).
     void users_changed();
     void set_failures_per_minute(int n) { failures_per_minute_ = n; }
@@ -50,7 +56,7 @@ public:
     static bool parse_basic(const std::string& header, std::string& user, std::string& password);
 
 private:
-    using digest = otp::hmac_sha512::digest;
+    using digest = otp::hmac_sha256::digest;
     using callback = std::function<void(auth_result, std::string)>;
     struct cached {
         digest mac;
@@ -63,7 +69,7 @@ private:
         core::Clock::time_point window_start;
     };
 
-    digest mac_of(const std::string& user, const std::string& password);
+    digest mac_of(std::string_view user, std::string_view password);
     bool throttled(const std::string& remote);
     void record_failure(const std::string& remote);
 
@@ -73,12 +79,13 @@ private:
     executor_fn post_back_;
     int failures_per_minute_;
     auth::user_kind kind_;
-    std::unique_ptr<otp::hmac_sha512> cache_mac_;  // keyed once; used on the owner thread only
+    std::unique_ptr<otp::hmac_sha256> cache_mac_;  // keyed once; used on the owner thread only
     std::unordered_map<std::string, cached> cache_;
     std::unordered_map<std::string, failures> failures_;
     // (user, mac) -> callers waiting for the same slow hash.
     std::unordered_map<std::string, std::vector<callback>> in_flight_;
     int pending_ = 0;
+    std::string scratch_;  // decoded credentials, wiped after each use
 };
 
 }  // namespace otppi::api

@@ -28,6 +28,7 @@ class sliding_window_throttle;
 
 namespace otppi::api {
 
+struct request_body;
 using executor_fn = std::function<void(std::function<void()>)>;
 using schedule_fn = core::schedule_fn;
 
@@ -77,13 +78,14 @@ private:
     using reply_ptr = std::shared_ptr<reply>;
 
     void dispatch(const std::string& user, const http::request& req, const reply_ptr& r);
-    void cmd_request_otp(const reply_ptr& r, const nlohmann::json& data, const std::string& user);
-    void cmd_verify_otp(const reply_ptr& r, const nlohmann::json& data);
-    void cmd_check_otp(const reply_ptr& r, const nlohmann::json& data);
-    void cmd_send_sms(const reply_ptr& r, const nlohmann::json& data, const std::string& user);
-    void cmd_block(const reply_ptr& r, const nlohmann::json& data, bool block);
+    // The commands read (and move out) the fields of the request they need.
+    void cmd_request_otp(const reply_ptr& r, request_body& body, const std::string& user);
+    void cmd_verify_otp(const reply_ptr& r, request_body& body);
+    void cmd_check_otp(const reply_ptr& r, request_body& body);
+    void cmd_send_sms(const reply_ptr& r, request_body& body, const std::string& user);
+    void cmd_block(const reply_ptr& r, request_body& body, bool block);
     void cmd_modem_list(const reply_ptr& r);
-    void cmd_ussd(const reply_ptr& r, const nlohmann::json& data);
+    void cmd_ussd(const reply_ptr& r, request_body& body);
     // `pending_data` is what the client gets if the bounded wait runs out first.
     void send_and_reply(const reply_ptr& r, outgoing_sms msg, nlohmann::json pending_data, std::function<void(const send_result&)> after);
     bool rate_limited(const std::string& user);

@@ -6,15 +6,15 @@
 // - random_digits() draws from OpenSSL RAND_bytes with rejection sampling, so
 //   every code of the requested length is equally likely. If the CSPRNG fails
 //   it returns nothing: there is no weaker fallback.
-// - hmac_sha512::mac_fields() authenticates a domain-separation label and a
+// - keyed_hmac::mac_fields() authenticates a domain-separation label and a
 //   list of fields, each written as a big-endian u32 length followed by its
 //   bytes, so ("a:b","c") and ("a","b:c") never share a MAC (OTP-Pi joined
 //   fields with ':' and they did).
-// - No function here throws on the request path; the hmac_sha512 constructor
+// - No function here throws on the request path; the keyed_hmac constructor
 //   throws at startup if the key is unusable or OpenSSL cannot set up HMAC.
 //
 // Thread-safety: random_digits() and constant_time_equal() are thread-safe.
-// An hmac_sha512 object keeps one OpenSSL context that it resets per MAC, so
+// A keyed_hmac object keeps one OpenSSL context that it resets per MAC, so
 // one object must be used by one thread at a time (the engine's io_context
 // thread). secure_string is a value type with no sharing.
 #pragma once
@@ -84,19 +84,23 @@ std::optional<secure_string> random_digits(std::size_t length);
 // secret: different sizes compare unequal at once.
 bool constant_time_equal(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) noexcept;
 
-// HMAC-SHA-512 with a key fixed at construction.
-class hmac_sha512 {
+// HMAC with a key fixed at construction, over SHA-512 (DigestSize 64: the
+// OTP engine) or SHA-256 (32: keys that only this process checks, such as the
+// auth cache's, where SHA-256 is cheaper with the CPU's SHA instructions).
+template <std::size_t DigestSize>
+class keyed_hmac {
 public:
-    static constexpr std::size_t digest_size = 64;
+    static_assert(DigestSize == 64 || DigestSize == 32, "SHA-512 or SHA-256");
+    static constexpr std::size_t digest_size = DigestSize;
     using digest = std::array<std::uint8_t, digest_size>;
 
     // Throws std::invalid_argument on an empty key, std::runtime_error if
-    // OpenSSL cannot provide HMAC-SHA-512. The key bytes are copied into the
+    // OpenSSL cannot provide the HMAC. The key bytes are copied into the
     // OpenSSL context; the caller wipes its own copy.
-    explicit hmac_sha512(std::span<const std::uint8_t> key);
-    ~hmac_sha512();
-    hmac_sha512(const hmac_sha512&) = delete;
-    hmac_sha512& operator=(const hmac_sha512&) = delete;
+    explicit keyed_hmac(std::span<const std::uint8_t> key);
+    ~keyed_hmac();
+    keyed_hmac(const keyed_hmac&) = delete;
+    keyed_hmac& operator=(const keyed_hmac&) = delete;
 
     // MAC over raw bytes. false (and `out` zeroed) if OpenSSL fails.
     bool mac(std::span<const std::uint8_t> data, digest& out) noexcept;
@@ -108,6 +112,11 @@ public:
 private:
     evp_mac_ctx_st* ctx_ = nullptr;
 };
+
+extern template class keyed_hmac<64>;
+extern template class keyed_hmac<32>;
+using hmac_sha512 = keyed_hmac<64>;
+using hmac_sha256 = keyed_hmac<32>;
 
 namespace detail {
 
