@@ -27,7 +27,7 @@ namespace {
 bool benign(const beast::error_code& ec) {
     return ec == net::error::operation_aborted || ec == net::error::eof || ec == net::error::connection_reset ||
            ec == beast::error::timeout || ec == net::ssl::error::stream_truncated || ec == bhttp::error::end_of_stream ||
-           ec == net::error::broken_pipe || ec == net::error::bad_descriptor;
+           ec == net::error::broken_pipe || ec == net::error::bad_descriptor || ec == net::error::not_connected;
 }
 
 void fail(const beast::error_code& ec, const char* what) {
