@@ -1,5 +1,7 @@
 #include "schema.hpp"
 
+#include "otppi/config/config.hpp"
+
 #include "otppi/core/log.hpp"
 
 #include <algorithm>
