@@ -8,6 +8,7 @@
 #include "otppi/core/log.hpp"
 #include "otppi/modem/modem.hpp"
 #include "otppi/pool/pool.hpp"
+#include "otppi/pool/sms_log.hpp"
 
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
@@ -74,20 +75,6 @@ int modem_error_status(const std::string& error) {
                : 502;
 }
 
-std::string query_value(const std::string& target, const std::string& key) {
-    auto q = target.find('?');
-    if (q == std::string::npos) return {};
-    std::size_t pos = q + 1;
-    while (pos < target.size()) {
-        auto end = target.find('&', pos);
-        if (end == std::string::npos) end = target.size();
-        auto part = target.substr(pos, end - pos);
-        if (part.size() > key.size() && part.compare(0, key.size(), key) == 0 && part[key.size()] == '=') return part.substr(key.size() + 1);
-        pos = end + 1;
-    }
-    return {};
-}
-
 // One line of the SMS log: time,"modem","receiver","kind",parts,"status",mr,"error".
 std::vector<std::string> csv_fields(std::string_view line) {
     std::vector<std::string> out;
@@ -123,14 +110,6 @@ std::int64_t parse_iso(const std::string& s) {
     return static_cast<std::int64_t>(timegm(&tm));
 }
 
-std::string day_string(std::int64_t unix_seconds) {
-    const std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
-}
 
 // What differs between the saved and the running configuration and only
 // takes effect after a restart (listeners, TLS files, state_dir, the OTP
@@ -154,6 +133,22 @@ json restart_required(const config::config& saved, const config::config& running
 }
 
 }  // namespace
+
+std::vector<std::vector<std::string>> read_sms_log_day(const std::string& state_dir, const std::string& day) {
+    std::vector<std::vector<std::string>> rows;
+    auto text = core::read_file(state_dir + "/sms-log/" + day + ".csv", nullptr, 64 * 1024 * 1024);
+    if (!text) return rows;
+    std::size_t pos = 0;
+    while (pos < text->size()) {
+        auto end = text->find('\n', pos);
+        if (end == std::string::npos) end = text->size();
+        auto f = csv_fields(std::string_view(text->data() + pos, end - pos));
+        pos = end + 1;
+        if (f.size() < 8 || f[0] == "time") continue;  // not an entry, or the file's header line
+        rows.push_back(std::move(f));
+    }
+    return rows;
+}
 
 // ------------------------------------------------------------- sessions
 
@@ -646,35 +641,28 @@ void service::impl::settings(const call_ptr& c) {
 
 void service::impl::sms_log(const call_ptr& c) {
     int days = 7;
-    if (auto v = query_value(c->req.target, "days"); !v.empty()) {
+    const auto q = c->req.target.find('?');
+    if (auto v = q == std::string::npos ? std::string() : list_value(std::string_view(c->req.target).substr(q + 1), '&', "days"); !v.empty()) {
         if (!all_digits(v) || v.size() > 3) return fail(c, 400, "days: expected a number from 1 to 90");
         days = std::stoi(v);
     }
     if (days < 1 || days > 90) return fail(c, 400, "days: expected a number from 1 to 90");
-    const auto dir = cfg().state_dir + "/sms-log/";
+    const auto state_dir = cfg().state_dir;
     const auto now = deps.clock.unix_seconds();
-    deps.file_io([this, c, dir, days, now] {
+    deps.file_io([this, c, state_dir, days, now] {
         json day_list = json::array();
         std::vector<json> entries;
         for (int i = days - 1; i >= 0; --i) {
-            const auto date = day_string(now - static_cast<std::int64_t>(i) * 86400);
+            const auto date = pool::sms_log::day_of(now - static_cast<std::int64_t>(i) * 86400);
             json per_modem = json::object();
-            if (auto text = core::read_file(dir + date + ".csv", nullptr, 64 * 1024 * 1024)) {
-                std::size_t pos = 0;
-                while (pos < text->size()) {
-                    auto end = text->find('\n', pos);
-                    if (end == std::string::npos) end = text->size();
-                    auto f = csv_fields(std::string_view(text->data() + pos, end - pos));
-                    pos = end + 1;
-                    if (f.size() < 8 || f[0] == "time") continue;  // not an entry, or the file's header line
-                    auto& counts = per_modem[f[1]];
-                    if (counts.is_null()) counts = {{"sent", 0}, {"failed", 0}};
-                    const bool sent = f[5] == "sent";
-                    counts[sent ? "sent" : "failed"] = counts[sent ? "sent" : "failed"].get<int>() + 1;
-                    entries.push_back({{"time", parse_iso(f[0])}, {"modem_id", f[1]}, {"receiver", f[2]}, {"kind", f[3]},
-                                       {"parts", std::atoi(f[4].c_str())}, {"status", f[5]}, {"error", f[7]}});
-                    if (entries.size() > 400) entries.erase(entries.begin(), entries.begin() + 200);
-                }
+            for (const auto& f : read_sms_log_day(state_dir, date)) {
+                auto& counts = per_modem[f[1]];
+                if (counts.is_null()) counts = {{"sent", 0}, {"failed", 0}};
+                const bool sent = f[5] == "sent";
+                counts[sent ? "sent" : "failed"] = counts[sent ? "sent" : "failed"].get<int>() + 1;
+                entries.push_back({{"time", parse_iso(f[0])}, {"modem_id", f[1]}, {"receiver", f[2]}, {"kind", f[3]},
+                                   {"parts", std::atoi(f[4].c_str())}, {"status", f[5]}, {"error", f[7]}});
+                if (entries.size() > 400) entries.erase(entries.begin(), entries.begin() + 200);
             }
             day_list.push_back({{"date", date}, {"modems", per_modem}});
         }

@@ -1,14 +1,13 @@
 #include "service_impl.hpp"
 
 #include "otppi/api/service.hpp"
-#include "otppi/core/files.hpp"
 #include "otppi/pool/pool.hpp"
+#include "otppi/pool/sms_log.hpp"
 
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <ctime>
 
 namespace otppi::admin {
 
@@ -29,20 +28,6 @@ std::vector<std::pair<std::string, std::string>> security_headers() {
             {"X-Frame-Options", "DENY"},
             {"Referrer-Policy", "no-referrer"},
             {"Cross-Origin-Opener-Policy", "same-origin"}};
-}
-
-std::string cookie_value(const std::string& header, const std::string& name) {
-    std::size_t pos = 0;
-    while (pos < header.size()) {
-        auto end = header.find(';', pos);
-        if (end == std::string::npos) end = header.size();
-        auto part = header.substr(pos, end - pos);
-        auto first = part.find_first_not_of(' ');
-        if (first != std::string::npos) part.erase(0, first);
-        if (part.size() > name.size() && part.compare(0, name.size(), name) == 0 && part[name.size()] == '=') return part.substr(name.size() + 1);
-        pos = end + 1;
-    }
-    return {};
 }
 
 std::string percent_decode(const std::string& s, bool& ok) {
@@ -94,24 +79,9 @@ service::impl::impl(admin_deps d)
 service::service(admin_deps deps) : impl_(std::make_unique<impl>(std::move(deps))) {
     // Today's counts survive a restart: count them from today's SMS log.
     auto& s = *impl_;
-    const auto path = s.cfg().state_dir + "/sms-log/" + s.today() + ".csv";
-    s.deps.file_io([&s, path, day = s.today(), post = s.deps.post] {
-        auto text = core::read_file(path, nullptr, 64 * 1024 * 1024);
-        if (!text) return;
+    s.deps.file_io([&s, state_dir = s.cfg().state_dir, day = s.today(), post = s.deps.post] {
         std::uint64_t sent = 0, failed = 0;
-        std::size_t pos = 0;
-        while (pos < text->size()) {
-            auto end = text->find('\n', pos);
-            if (end == std::string::npos) end = text->size();
-            std::string_view line(text->data() + pos, end - pos);
-            if (line.starts_with("time,")) {
-                // the file's header line, not an SMS
-            } else if (line.find(",\"sent\",") != std::string_view::npos)
-                ++sent;
-            else if (!line.empty())
-                ++failed;
-            pos = end + 1;
-        }
+        for (const auto& f : read_sms_log_day(state_dir, day)) ++(f[5] == "sent" ? sent : failed);
         post([&s, day, sent, failed] {
             auto& c = s.day_counts[day];
             c.first += sent;
@@ -142,13 +112,19 @@ void service::stop() {
     for (auto& m : monitors) m.socket->close();
 }
 
-std::string service::impl::today() const {
-    const std::time_t t = static_cast<std::time_t>(deps.clock.unix_seconds());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return buf;
+std::string service::impl::today() const { return pool::sms_log::day_of(deps.clock.unix_seconds()); }
+
+std::string list_value(std::string_view list, char sep, std::string_view key) {
+    std::size_t pos = 0;
+    while (pos < list.size()) {
+        auto end = list.find(sep, pos);
+        if (end == std::string_view::npos) end = list.size();
+        auto part = list.substr(pos, end - pos);
+        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+        if (part.size() > key.size() && part.starts_with(key) && part[key.size()] == '=') return std::string(part.substr(key.size() + 1));
+        pos = end + 1;
+    }
+    return {};
 }
 
 void service::on_pool_event(const pool::pool_event& ev) {
@@ -208,7 +184,7 @@ void service::handle(http::request req, http::responder respond) {
     auto& s = *impl_;
     auto c = std::make_shared<call>();
     c->tls = req.tls;
-    c->session_id = cookie_value(req.cookie, "otppi_session");
+    c->session_id = list_value(req.cookie, ';', "otppi_session");
     c->respond = std::move(respond);
     c->req = std::move(req);
     const auto path = c->req.path();

@@ -31,6 +31,15 @@ struct call {
 };
 using call_ptr = std::shared_ptr<call>;
 
+// The value of `key` in a list like "a=1; b=2" (cookies, sep ';') or "a=1&b=2"
+// (query strings, sep '&'); empty when absent.
+std::string list_value(std::string_view list, char sep, std::string_view key);
+
+// One day's SMS log (pool/sms_log.hpp's CSV under state_dir/sms-log/): each
+// entry as its 8 fields; the header line and damaged lines are left out.
+// Blocking file I/O: call it on the file executor.
+std::vector<std::vector<std::string>> read_sms_log_day(const std::string& state_dir, const std::string& day);
+
 struct service::impl {
     explicit impl(admin_deps d);
 
