@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include "test_paths.hpp"
 
 using namespace otppi;
 using namespace std::chrono_literals;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
+#include "test_paths.hpp"
 
 using namespace otppi::config;
 using ::testing::Contains;

@@ -234,6 +234,7 @@ TEST_F(Daemon, SecretsInStateDirArePrivate) {
 #include "otppi/sim/modem_simulator.hpp"
 
 #include <regex>
+#include "test_paths.hpp"
 
 TEST_F(Daemon, OtpRoundTripThroughASimulatedModem) {
     sim::sim_options so;

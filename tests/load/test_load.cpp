@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
+#include "test_paths.hpp"
 
 using namespace otppi;
 using namespace std::chrono_literals;

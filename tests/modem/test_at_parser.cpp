@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "otppi/modem/at_parser.hpp"
+#include "test_paths.hpp"
 
 #ifndef OTPPI_TEST_DATA_DIR
 #define OTPPI_TEST_DATA_DIR "tests"

@@ -44,6 +44,7 @@
 #include "otppi/modem/vendors/huawei.hpp"
 #include "otppi/modem/vendors/quectel.hpp"
 #include "otppi/modem/vendors/simcom.hpp"
+#include "test_paths.hpp"
 
 #ifndef OTPPI_TEST_DATA_DIR
 #define OTPPI_TEST_DATA_DIR "tests"

@@ -31,6 +31,7 @@
 #include "otppi/sim/modem_simulator.hpp"
 #include "otppi/sim/sim_state.hpp"
 #include "support/temp_dir.hpp"
+#include "test_paths.hpp"
 
 extern char** environ;
 
