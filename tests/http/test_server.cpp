@@ -570,3 +570,38 @@ TEST_F(HttpServer, LingeringAfterAnErrorIsBoundedInBytesAndTime) {
     good.send(post("/x", "fine"));
     EXPECT_EQ(good.read_reply().status, 200);
 }
+
+// The lingering close over TLS: reads go through the TLS stream, and the
+// close_notify comes after them.
+TEST_F(HttpServer, TlsClientStillSendingItsBodyReadsThe413) {
+    test::temp_dir dir;
+    ASSERT_TRUE(test::make_self_signed(dir / "cert.pem", dir / "key.pem"));
+    std::string err;
+    auto ctx = http::make_tls_context(dir / "cert.pem", dir / "key.pem", err);
+    ASSERT_TRUE(ctx) << err;
+    http::limits lim;
+    lim.body_limit = 64 * 1024;
+    start(lim, ctx.get());
+    SSL_CTX* cctx = SSL_CTX_new(TLS_client_method());
+    raw_client sock(port);
+    int small = 16 * 1024;
+    ::setsockopt(sock.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    SSL* ssl = SSL_new(cctx);
+    SSL_set_fd(ssl, sock.fd());
+    ASSERT_EQ(SSL_connect(ssl), 1);
+    const std::string req = post("/x", std::string(2 * 1024 * 1024, 'x'));
+    std::size_t done = 0;
+    while (done < req.size()) {
+        const int n = SSL_write(ssl, req.data() + done, static_cast<int>(std::min<std::size_t>(req.size() - done, 1 << 16)));
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    EXPECT_EQ(done, req.size()) << "the server reads what the client still sends";
+    std::string reply;
+    char buf[4096];
+    for (int n; (n = SSL_read(ssl, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+    EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply.substr(0, 200);
+    EXPECT_NE(reply.find("1413"), std::string::npos);
+    SSL_free(ssl);
+    SSL_CTX_free(cctx);
+}
