@@ -638,6 +638,7 @@ int main(int argc, char** argv) {
         cfg["api"]["user_rate_limit_per_minute"] = 0;  // off
         cfg["api"]["reply_wait_s"] = reply_wait_s;     // replies wait for +CMGS
         cfg["api"]["max_connections"] = std::max(1024, max_in_flight + 16);
+        cfg["api"]["max_connections_per_client"] = 0;  // every connection comes from 127.0.0.1
         cfg["admin"]["bind"] = "127.0.0.1";
         cfg["admin"]["port"] = admin_port;
         cfg["general"]["log_level"] = "warn";

@@ -49,6 +49,7 @@ config extract(const json& doc) {
     c.api.paths = {p["otp"], p["sms"], p["message"], p["email"], p["block"], p["unblock"], p["modem"], p["ussd"]};
     c.api.max_body_bytes = api["max_body_bytes"];
     c.api.max_connections = api["max_connections"];
+    c.api.max_connections_per_client = api["max_connections_per_client"];
     c.api.header_timeout_s = api["header_timeout_s"];
     c.api.idle_timeout_s = api["idle_timeout_s"];
     c.api.reply_wait_s = api["reply_wait_s"];
@@ -64,6 +65,7 @@ config extract(const json& doc) {
     c.admin.key_file = admin["key_file"];
     c.admin.session_idle_s = admin["session_idle_s"];
     c.admin.session_absolute_s = admin["session_absolute_s"];
+    c.admin.max_connections_per_client = admin["max_connections_per_client"];
     const auto& general = doc["general"];
     c.general.inspect_modem_interval_s = general["inspect_modem_interval_s"];
     c.general.shutdown_grace_s = general["shutdown_grace_s"];
@@ -192,6 +194,7 @@ json to_json(const config& c) {
                     {"block", p.block}, {"unblock", p.unblock}, {"modem", p.modem}, {"ussd", p.ussd}};
     api["max_body_bytes"] = c.api.max_body_bytes;
     api["max_connections"] = c.api.max_connections;
+    api["max_connections_per_client"] = c.api.max_connections_per_client;
     api["header_timeout_s"] = c.api.header_timeout_s;
     api["idle_timeout_s"] = c.api.idle_timeout_s;
     api["reply_wait_s"] = c.api.reply_wait_s;
@@ -199,7 +202,8 @@ json to_json(const config& c) {
     api["auth_failures_per_minute"] = c.api.auth_failures_per_minute;
     j["admin"] = {{"enabled", c.admin.enabled}, {"web_root", c.admin.web_root}, {"bind", c.admin.bind}, {"port", c.admin.port}, {"https", c.admin.https},
                   {"cert_file", c.admin.cert_file}, {"key_file", c.admin.key_file},
-                  {"session_idle_s", c.admin.session_idle_s}, {"session_absolute_s", c.admin.session_absolute_s}};
+                  {"session_idle_s", c.admin.session_idle_s}, {"session_absolute_s", c.admin.session_absolute_s},
+                  {"max_connections_per_client", c.admin.max_connections_per_client}};
     j["general"] = {{"inspect_modem_interval_s", c.general.inspect_modem_interval_s},
                     {"shutdown_grace_s", c.general.shutdown_grace_s}, {"log_level", c.general.log_level}};
     j["sms"] = {{"country_code", c.sms.country_code}, {"recipient_prefix_length", c.sms.recipient_prefix_length},

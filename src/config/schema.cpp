@@ -161,6 +161,7 @@ node_ptr build_root() {
                        {"paths", paths},
                        {"max_body_bytes", integer(1024, 1024 * 1024, 65536)},
                        {"max_connections", integer(1, 100000, 1024)},
+                       {"max_connections_per_client", integer(0, 100000, 64)},
                        {"header_timeout_s", integer(1, 300, 10)},
                        {"idle_timeout_s", integer(1, 3600, 60)},
                        {"reply_wait_s", integer(1, 300, 30)},
@@ -174,7 +175,8 @@ node_ptr build_root() {
                          {"cert_file", string(0, 4096, "/etc/otppi/tls/cert.pem", check_absolute_path)},
                          {"key_file", string(0, 4096, "/etc/otppi/tls/key.pem", check_absolute_path)},
                          {"session_idle_s", integer(60, 86400, 1800)},
-                         {"session_absolute_s", integer(300, 7 * 86400, 43200)}});
+                         {"session_absolute_s", integer(300, 7 * 86400, 43200)},
+                         {"max_connections_per_client", integer(0, 256, 32)}});
     auto general = object({{"inspect_modem_interval_s", integer(0, 3600, 10)},
                            {"shutdown_grace_s", integer(1, 300, 10)},
                            {"log_level", string(1, 16, "info", check_log_level)}});

@@ -60,15 +60,17 @@ http::limits limits_from(const config::api_config& api) {
     http::limits lim;
     lim.body_limit = api.max_body_bytes;
     lim.max_connections = static_cast<std::size_t>(api.max_connections);
+    lim.max_connections_per_client = static_cast<std::size_t>(api.max_connections_per_client);
     lim.header_timeout = std::chrono::seconds(api.header_timeout_s);
     lim.idle_timeout = std::chrono::seconds(api.idle_timeout_s);
     lim.body_timeout = std::chrono::seconds(api.header_timeout_s);
     return lim;
 }
 
-http::limits admin_limits() {
+http::limits admin_limits(const config::admin_config& admin) {
     http::limits lim;
     lim.max_connections = 256;  // a few browsers, not the API's traffic
+    lim.max_connections_per_client = static_cast<std::size_t>(admin.max_connections_per_client);
     return lim;
 }
 
@@ -283,6 +285,7 @@ void app::impl::apply(config::config next) {
     if (opts.log_level_override.empty()) set_log_level(cfg.general.log_level);
     if (http_server) http_server->set_limits(limits_from(cfg.api));
     if (https_server) https_server->set_limits(limits_from(cfg.api));
+    if (admin_server) admin_server->set_limits(admin_limits(cfg.admin));
     api->apply_config(cfg);
     modems->apply_config(cfg);
     if (admin) admin->apply_config(cfg);
@@ -349,7 +352,7 @@ std::string app::impl::start_admin() {
         if (!admin_tls) return "admin: " + err;
     }
     admin_server = std::make_unique<http::server>(
-        ioc, [this](http::request req, http::responder respond) { admin->handle(std::move(req), std::move(respond)); }, admin_limits(), admin_tls.get());
+        ioc, [this](http::request req, http::responder respond) { admin->handle(std::move(req), std::move(respond)); }, admin_limits(cfg.admin), admin_tls.get());
     if (auto err = admin_server->listen(cfg.admin.bind, cfg.admin.port); !err.empty()) return "admin: " + err;
     spdlog::info("admin UI on {}://{}:{}", cfg.admin.https ? "https" : "http", cfg.admin.bind, admin_server->port());
     return {};

@@ -1,219 +1,45 @@
 #include "otppi/http/server.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include "otppi/http/fold_scanner.hpp"
+#include "server_impl.hpp"
+#include "ws_session.hpp"
+
+#include <algorithm>
 #include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/websocket/ssl.hpp>
-#include <deque>
+#include <charconv>
 #include <openssl/ssl.h>
 #include <optional>
-#include <spdlog/spdlog.h>
-#include <unordered_set>
 
 namespace otppi::http {
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
+using detail::fail;
 namespace bws = beast::websocket;
-using tcp = net::ip::tcp;
 
 namespace {
-
-// Benign codes that only mean "the peer went away" or "we closed it".
-bool benign(const beast::error_code& ec) {
-    return ec == net::error::operation_aborted || ec == net::error::eof || ec == net::error::connection_reset ||
-           ec == beast::error::timeout || ec == net::ssl::error::stream_truncated || ec == bhttp::error::end_of_stream ||
-           ec == net::error::broken_pipe || ec == net::error::bad_descriptor || ec == net::error::not_connected;
-}
-
-void fail(const beast::error_code& ec, const char* what) {
-    if (benign(ec)) return;
-    spdlog::debug("http: {}: {}", what, ec.message());
-}
 
 const char* reason_json(int status) {
     switch (status) {
     case 400: return R"({"response_code":"1400","message":"malformed HTTP request"})";
     case 408: return R"({"response_code":"1408","message":"request not received in time"})";
     case 413: return R"({"response_code":"1413","message":"request body too large"})";
+    case 417: return R"({"response_code":"1417","message":"unsupported Expect header: only 100-continue is supported"})";
+    case 429: return R"({"response_code":"1429","message":"too many open connections from this address"})";
     case 431: return R"({"response_code":"1431","message":"request headers too large"})";
     case 503: return R"({"response_code":"1503","message":"server busy: too many open connections"})";
     default: return R"({"response_code":"1102","message":"error"})";
     }
 }
 
-}  // namespace
-
-struct server::impl : std::enable_shared_from_this<impl> {
-    struct session_base {
-        virtual ~session_base() = default;
-        virtual void on_server_stop() = 0;
-    };
-
-    impl(net::io_context& ioc, handler h, limits lim, net::ssl::context* tls)
-        : ioc_(ioc), handler_(std::move(h)), limits_(lim), tls_(tls), acceptor_(ioc) {}
-
-    net::io_context& ioc_;
-    handler handler_;
-    limits limits_;
-    net::ssl::context* tls_;
-    tcp::acceptor acceptor_;
-    bool stopping_ = false;
-    std::function<void()> on_drained_;
-    std::unordered_set<session_base*> sessions_;
-    server_stats stats_;
-
-    void do_accept();
-    void reject_busy(tcp::socket socket);
-
-    void add(session_base* s) {
-        sessions_.insert(s);
-        stats_.open = sessions_.size();
-    }
-    void remove(session_base* s) {
-        sessions_.erase(s);
-        stats_.open = sessions_.size();
-        if (stopping_ && sessions_.empty() && on_drained_) {
-            auto cb = std::move(on_drained_);
-            on_drained_ = nullptr;
-            net::post(ioc_, std::move(cb));
-        }
-    }
-};
-
-namespace {
-
-// One accepted WebSocket: a read loop that only keeps the connection alive
-// (control frames, the close handshake) and an ordered queue of text frames
-// going out. Counted among the server's connections, so stop() closes it.
-template <class NextLayer>
-class ws_session final : public server::impl::session_base,
-                         public websocket,
-                         public std::enable_shared_from_this<ws_session<NextLayer>> {
-public:
-    static constexpr std::size_t max_queued = 256;
-
-    ws_session(std::shared_ptr<server::impl> srv, NextLayer&& next) : srv_(std::move(srv)), ws_(std::move(next)) { srv_->add(this); }
-    ~ws_session() override { srv_->remove(this); }
-
-    void run(bhttp::request<bhttp::string_body> req, std::function<void(std::shared_ptr<websocket>)> accepted) {
-        req_ = std::move(req);
-        beast::get_lowest_layer(ws_).expires_never();
-        auto timeouts = bws::stream_base::timeout::suggested(beast::role_type::server);
-        timeouts.handshake_timeout = std::chrono::seconds(5);  // also bounds the close handshake at stop
-        timeouts.keep_alive_pings = true;                       // a vanished browser is noticed
-        timeouts.idle_timeout = std::chrono::seconds(60);
-        ws_.set_option(timeouts);
-        ws_.set_option(bws::stream_base::decorator([](bws::response_type& res) { res.set(bhttp::field::server, "otppi"); }));
-        ws_.read_message_max(4096);
-        ws_.async_accept(req_, [self = this->shared_from_this(), accepted = std::move(accepted)](beast::error_code ec) {
-            if (ec) {
-                fail(ec, "websocket accept");
-                return self->closed();
-            }
-            self->open_ = true;
-            if (self->closing_) return self->close_now();  // the server stopped during the handshake
-            accepted(self);
-            self->do_read();
-        });
-    }
-
-    void send(std::string text) override {
-        if (!open_ || closing_) return;
-        if (out_.size() >= max_queued) {
-            spdlog::debug("websocket: client too slow ({} frames waiting), closing", out_.size());
-            return close();
-        }
-        out_.push_back(std::move(text));
-        if (!writing_) do_write();
-    }
-
-    void close() override {
-        if (closing_) return;
-        closing_ = true;
-        if (open_ && !writing_) close_now();
-    }
-
-    void on_close(std::function<void()> cb) override {
-        if (done_) {
-            if (cb) cb();
-            return;
-        }
-        on_close_ = std::move(cb);
-    }
-
-    void on_server_stop() override { close(); }
-
-private:
-    void do_read() {
-        ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-            if (ec) {
-                fail(ec, "websocket read");
-                return self->closed();
-            }
-            self->in_.consume(self->in_.size());  // the monitor takes no input
-            self->do_read();
-        });
-    }
-
-    void do_write() {
-        writing_ = true;
-        ws_.text(true);
-        ws_.async_write(net::buffer(out_.front()), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-            self->writing_ = false;
-            if (ec) {
-                fail(ec, "websocket write");
-                self->out_.clear();
-                return;  // the read loop sees the failure too and reports the close
-            }
-            self->out_.pop_front();
-            if (self->closing_) return self->close_now();
-            if (!self->out_.empty()) self->do_write();
-        });
-    }
-
-    void close_now() {
-        out_.clear();
-        // A browser answers the close frame at once; do not let one that
-        // does not hold up a daemon stop for long.
-        auto timeouts = bws::stream_base::timeout::suggested(beast::role_type::server);
-        timeouts.handshake_timeout = std::chrono::seconds(1);
-        ws_.set_option(timeouts);
-        ws_.async_close(bws::close_code::going_away, [self = this->shared_from_this()](beast::error_code ec) {
-            fail(ec, "websocket close");
-            beast::error_code ignored;
-            beast::get_lowest_layer(self->ws_).socket().close(ignored);
-        });
-    }
-
-    void closed() {
-        open_ = false;
-        closing_ = true;
-        if (done_) return;
-        done_ = true;
-        if (auto cb = std::move(on_close_)) cb();
-    }
-
-    std::shared_ptr<server::impl> srv_;
-    bws::stream<NextLayer> ws_;
-    bhttp::request<bhttp::string_body> req_;
-    beast::flat_buffer in_;
-    std::deque<std::string> out_;
-    std::function<void()> on_close_;
-    bool open_ = false, writing_ = false, closing_ = false, done_ = false;
-};
+constexpr const char* obs_fold_json = R"json({"response_code":"1400","message":"malformed HTTP request: folded header line (obs-fold)"})json";
 
 // The request/response cycle, shared by plain and TLS connections. Derived
 // supplies stream() and do_eof(), as in Beast's server-flex example.
 template <class Derived>
 class session : public server::impl::session_base {
 public:
-    session(std::shared_ptr<server::impl> srv, std::string remote) : srv_(std::move(srv)), remote_(std::move(remote)) {
-        srv_->add(this);
+    session(std::shared_ptr<server::impl> srv, std::string remote, std::string client)
+        : srv_(std::move(srv)), remote_(std::move(remote)), client_(std::move(client)) {
+        srv_->add(this, client_, true);  // sheddable until its first request header is in
     }
     ~session() override { srv_->remove(this); }
 
@@ -223,17 +49,32 @@ public:
         if (state_ == state::idle || state_ == state::reading) beast::get_lowest_layer(derived().stream()).socket().close();
     }
 
+    // Picked to make room at the cap: no request of it has been accepted
+    // (the table only offers connections waiting for a header), so closing
+    // loses nothing. Out of the table at once, so the newcomer takes its place.
+    void shed() override {
+        srv_->remove(this);
+        state_ = state::closing;
+        beast::error_code ignored;
+        beast::get_lowest_layer(derived().stream()).socket().close(ignored);
+    }
+
 protected:
-    enum class state { idle, reading, handling, writing, closing };
+    enum class state { idle, reading, handling, writing, lingering, closing };
 
     Derived& derived() { return static_cast<Derived&>(*this); }
 
     void do_read() {
         if (srv_->stopping_) return derived().do_eof();
         state_ = state::idle;
+        linger_ = false;
+        srv_->set_sheddable(this, true);
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(srv_->limits_.header_limit));
         parser_->body_limit(srv_->limits_.body_limit);
+        fold_.reset();
+        header_fed_ = header_consumed_ = 0;
+        header_deadline_set_ = false;
         if (buffer_.size() > 0) return read_header();
         // Wait for the first byte of the next request with the idle deadline;
         // only then does the (shorter) header deadline start.
@@ -254,12 +95,24 @@ protected:
         read_header();
     }
 
+    // Reads until the header is complete. Not bhttp::async_read_header: the
+    // bytes have to pass the fold scanner before the parser takes them.
     void read_header() {
         state_ = state::reading;
         if (parse_buffered()) return;
-        beast::get_lowest_layer(derived().stream()).expires_after(srv_->limits_.header_timeout);
-        bhttp::async_read_header(derived().stream(), buffer_, *parser_,
-                                 [self = derived().shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+        if (!header_deadline_set_) {
+            // One deadline for the whole header, from its first byte.
+            beast::get_lowest_layer(derived().stream()).expires_after(srv_->limits_.header_timeout);
+            header_deadline_set_ = true;
+        }
+        const auto room = buffer_.max_size() - buffer_.size();
+        if (room == 0) return on_read_error(bhttp::error::header_limit);
+        derived().stream().async_read_some(buffer_.prepare(std::min<std::size_t>(room, 4096)),
+                                           [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+                                               if (ec) return self->on_read_error(ec);
+                                               self->buffer_.commit(n);
+                                               self->read_header();
+                                           });
     }
 
     // Keep-alive clients usually deliver a whole request in one segment: parse
@@ -271,8 +124,22 @@ protected:
         parser_->eager(true);
         beast::error_code ec;
         while (buffer_.size() > 0 && !parser_->is_done()) {
+            if (!parser_->is_header_done() && !fold_.done()) {
+                // The parser keeps an incomplete line in the buffer, so every
+                // header byte is seen here before it takes it; only new ones
+                // are fed.
+                const auto data = buffer_.data();
+                const std::string_view bytes(static_cast<const char*>(data.data()), data.size());
+                if (fold_.feed(bytes.substr(header_fed_ - header_consumed_))) {
+                    ++srv_->stats_.bad_requests;
+                    send_error(400, obs_fold_json);
+                    return true;
+                }
+                header_fed_ = header_consumed_ + bytes.size();
+            }
             const auto n = parser_->put(buffer_.data(), ec);
             buffer_.consume(n);
+            header_consumed_ += n;
             if (ec == bhttp::error::need_more) {
                 ec = {};
                 break;
@@ -290,13 +157,24 @@ protected:
 
     void on_header(beast::error_code ec) {
         if (ec) return on_read_error(ec);
+        srv_->set_sheddable(this, false);  // a request is under way now
         const auto& hdr = parser_->get();
         if (auto len = parser_->content_length(); len && *len > srv_->limits_.body_limit) {
             ++srv_->stats_.too_large;
             return send_error(413);
         }
+        // RFC 9110 10.1.1: an expectation the server cannot meet is answered
+        // 417; only 100-continue is defined.
+        bool expect_continue = false;
+        for (auto [it, end] = hdr.equal_range(bhttp::field::expect); it != end; ++it) {
+            if (!beast::iequals(it->value(), "100-continue")) {
+                ++srv_->stats_.bad_requests;
+                return send_error(417);
+            }
+            expect_continue = true;
+        }
         if (parser_->is_done()) return on_request();
-        if (beast::iequals(hdr[bhttp::field::expect], "100-continue")) {
+        if (expect_continue) {
             // curl sends Expect: 100-continue for bodies over 1 KiB and would
             // otherwise wait a second before sending the body.
             static const std::string continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -346,12 +224,64 @@ protected:
         derived().do_eof();
     }
 
-    void send_error(int status) {
+    // An error answer ends the connection. Unless the client was too slow
+    // (408), it may still be sending the request (a 2 MiB body after a 413):
+    // closing with unread bytes would make the kernel reset the connection,
+    // and a client that writes its whole body before reading (Python's
+    // urllib, PHP's curl) would see "broken pipe" instead of this answer. So
+    // the connection lingers after the answer, reading and dropping what
+    // comes (see linger()).
+    void send_error(int status, const char* body = nullptr) {
+        srv_->set_sheddable(this, false);
+        linger_ = status != 408;
+        if (linger_) linger_left_ = linger_budget();
         response res;
         res.status = status;
-        res.body = reason_json(status);
+        res.body = body ? body : reason_json(status);
         res.close = true;
         write(std::move(res), false);
+    }
+
+    // What is left to drop: the rest of a declared body, at most
+    // limits::linger_bytes; that much when the length is unknown.
+    std::uint64_t linger_budget() {
+        std::uint64_t budget = srv_->limits_.linger_bytes;
+        // Read from the fields: the parser refuses a Content-Length over the
+        // limit before it counts the header as done.
+        if (parser_) {
+            const auto declared = parser_->get()[bhttp::field::content_length];
+            std::uint64_t length = 0;
+            const auto [end, err] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
+            if (!declared.empty() && err == std::errc{} && end == declared.data() + declared.size() && !parser_->chunked()) {
+                const std::uint64_t buffered = buffer_.size();
+                budget = std::min(budget, length > buffered ? length - buffered : 0);
+            }
+        }
+        buffer_.consume(buffer_.size());
+        return budget;
+    }
+
+    // Lingering close, bounded in bytes (linger_left_) and in time
+    // (limits::linger_timeout). A plain connection says it is done sending
+    // first, so the client reads the answer and the end at once.
+    void linger() {
+        state_ = state::lingering;
+        derived().shutdown_send();
+        beast::get_lowest_layer(derived().stream()).expires_after(srv_->limits_.linger_timeout);
+        linger_read();
+    }
+
+    void linger_read() {
+        if (linger_left_ == 0) return derived().do_eof();
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(linger_left_, buffer_.max_size()));
+        derived().stream().async_read_some(buffer_.prepare(want), [self = derived().shared_from_this()](beast::error_code ec, std::size_t n) {
+            self->linger_left_ -= std::min<std::uint64_t>(n, self->linger_left_);
+            if (ec) {
+                fail(ec, "linger");
+                return self->derived().do_eof();
+            }
+            self->linger_read();
+        });
     }
 
     void on_request() {
@@ -410,7 +340,8 @@ protected:
         state_ = state::closing;
         if (srv_->stopping_) return derived().do_eof();
         using next_layer = std::decay_t<decltype(derived().stream())>;
-        std::make_shared<ws_session<next_layer>>(srv_, std::move(derived().stream()))->run(std::move(*upgrade_req_), std::move(accepted));
+        std::make_shared<detail::ws_session<next_layer>>(srv_, std::move(derived().stream()), client_)
+            ->run(std::move(*upgrade_req_), std::move(accepted));
         upgrade_req_.reset();
     }
 
@@ -438,26 +369,36 @@ protected:
         }
         const bool keep = res_->keep_alive();
         res_.reset();
-        if (!keep) return derived().do_eof();
+        if (!keep) return linger_ ? linger() : derived().do_eof();
         do_read();
     }
 
     std::shared_ptr<server::impl> srv_;
     std::string remote_;
+    std::string client_;  // client_key(remote_): what the per-client cap counts
     beast::flat_buffer buffer_{8192};
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
     std::optional<bhttp::response<bhttp::string_body>> res_;
     std::optional<bhttp::request<bhttp::string_body>> upgrade_req_;
     state state_ = state::idle;
+    fold_scanner fold_;
+    std::uint64_t header_fed_ = 0, header_consumed_ = 0;  // this request's bytes: seen by fold_, taken by the parser
+    bool header_deadline_set_ = false;
+    bool linger_ = false;
+    std::uint64_t linger_left_ = 0;
 };
 
 class plain_session : public session<plain_session>, public std::enable_shared_from_this<plain_session> {
 public:
     static constexpr bool is_tls = false;
-    plain_session(std::shared_ptr<server::impl> srv, tcp::socket&& socket, std::string remote)
-        : session(std::move(srv), std::move(remote)), stream_(std::move(socket)) {}
+    plain_session(std::shared_ptr<server::impl> srv, tcp::socket&& socket, std::string remote, std::string client)
+        : session(std::move(srv), std::move(remote), std::move(client)), stream_(std::move(socket)) {}
     void run() { do_read(); }
     beast::tcp_stream& stream() { return stream_; }
+    void shutdown_send() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
     void do_eof() {
         state_ = state::closing;
         beast::error_code ec;
@@ -472,8 +413,8 @@ private:
 class tls_session : public session<tls_session>, public std::enable_shared_from_this<tls_session> {
 public:
     static constexpr bool is_tls = true;
-    tls_session(std::shared_ptr<server::impl> srv, tcp::socket&& socket, net::ssl::context& ctx, std::string remote)
-        : session(std::move(srv), std::move(remote)), stream_(std::move(socket), ctx) {}
+    tls_session(std::shared_ptr<server::impl> srv, tcp::socket&& socket, net::ssl::context& ctx, std::string remote, std::string client)
+        : session(std::move(srv), std::move(remote), std::move(client)), stream_(std::move(socket), ctx) {}
     void run() {
         state_ = state::reading;
         beast::get_lowest_layer(stream_).expires_after(srv_->limits_.header_timeout);
@@ -486,6 +427,9 @@ public:
         });
     }
     beast::ssl_stream<beast::tcp_stream>& stream() { return stream_; }
+    // TLS has no half-close that leaves the client's records readable: the
+    // close_notify goes after the lingering reads, in do_eof().
+    void shutdown_send() {}
     void do_eof() {
         if (state_ == state::closing) return;
         state_ = state::closing;
@@ -503,14 +447,22 @@ private:
 
 }  // namespace
 
-void server::impl::reject_busy(tcp::socket socket) {
-    ++stats_.rejected_busy;
+// The answer to a connection that is not let in: written at once, in the
+// socket buffer, before the client has asked (so it cannot be a reply to a
+// request the client sent later); on TLS nothing can be written before the
+// handshake, so the connection is only closed.
+void server::impl::refuse(tcp::socket socket, int status) {
+    auto canned = [](const char* line, int code) {
+        const std::string body = reason_json(code);
+        return std::string("HTTP/1.1 ") + line + "\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    };
+    static const std::string busy = canned("503 Service Unavailable", 503);
+    static const std::string too_many = canned("429 Too Many Requests", 429);
     // Best effort, never blocking: a busy server must not wait on a slow client.
-    static const std::string busy = std::string("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: ") +
-                                    std::to_string(std::char_traits<char>::length(reason_json(503))) + "\r\n\r\n" + reason_json(503);
     beast::error_code ec;
     socket.non_blocking(true, ec);
-    if (!tls_) socket.write_some(net::buffer(busy), ec);
+    if (!tls_) socket.write_some(net::buffer(status == 429 ? too_many : busy), ec);
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
 }
@@ -526,18 +478,35 @@ void server::impl::do_accept() {
             return;
         }
         ++self->stats_.accepted;
-        if (self->sessions_.size() >= self->limits_.max_connections) {
-            self->reject_busy(std::move(socket));
-        } else {
-            beast::error_code ep_ec;
-            auto ep = socket.remote_endpoint(ep_ec);
-            std::string remote = ep_ec ? std::string("unknown") : ep.address().to_string();
-            socket.set_option(tcp::no_delay(true), ep_ec);
-            if (self->tls_)
-                std::make_shared<tls_session>(self, std::move(socket), *self->tls_, std::move(remote))->run();
-            else
-                std::make_shared<plain_session>(self, std::move(socket), std::move(remote))->run();
+        beast::error_code ep_ec;
+        auto ep = socket.remote_endpoint(ep_ec);
+        std::string remote = ep_ec ? std::string("unknown") : ep.address().to_string();
+        std::string client = client_key(remote);
+        const auto& lim = self->limits_;
+        const auto d = self->table_.admit(client, lim.max_connections, lim.max_connections_per_client);
+        switch (d.what) {
+        case connection_table::verdict::client_full:
+            ++self->stats_.rejected_client;
+            spdlog::debug("http: {} is at its cap of {} connections, refused", client, lim.max_connections_per_client);
+            self->refuse(std::move(socket), 429);
+            return self->do_accept();
+        case connection_table::verdict::server_full:
+            ++self->stats_.rejected_busy;
+            self->refuse(std::move(socket), 503);
+            return self->do_accept();
+        case connection_table::verdict::accept_after_shedding:
+            ++self->stats_.shed;
+            spdlog::debug("http: at the cap of {} connections, closing an idle one of {} for {}", lim.max_connections,
+                          d.shed->client(), client);
+            static_cast<impl::session_base*>(d.shed)->shed();
+            break;
+        case connection_table::verdict::accept: break;
         }
+        socket.set_option(tcp::no_delay(true), ep_ec);
+        if (self->tls_)
+            std::make_shared<tls_session>(self, std::move(socket), *self->tls_, std::move(remote), std::move(client))->run();
+        else
+            std::make_shared<plain_session>(self, std::move(socket), std::move(remote), std::move(client))->run();
         self->do_accept();
     });
 }
@@ -583,9 +552,8 @@ void server::stop(std::function<void()> on_drained) {
     s.on_drained_ = std::move(on_drained);
     // Copy: closing a socket may destroy sessions (and erase them) later, not now,
     // but iterate over a snapshot anyway.
-    std::vector<impl::session_base*> snapshot(s.sessions_.begin(), s.sessions_.end());
-    for (auto* sess : snapshot) sess->on_server_stop();
-    if (s.sessions_.empty() && s.on_drained_) {
+    for (auto* e : s.table_.snapshot()) static_cast<impl::session_base*>(e)->on_server_stop();
+    if (s.table_.size() == 0 && s.on_drained_) {
         auto cb = std::move(s.on_drained_);
         s.on_drained_ = nullptr;
         net::post(s.ioc_, std::move(cb));

@@ -1,6 +1,7 @@
 // The HTTP server over real loopback sockets (port 0), plain and TLS.
 // Deadlines are set to a few hundred milliseconds where a test must see one fire.
 #include "otppi/http/server.hpp"
+#include "support/process.hpp"
 #include "support/raw_client.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tls_cert.hpp"
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <thread>
 
 using namespace otppi;
@@ -341,4 +343,265 @@ TEST_F(HttpServer, HeaderFieldsReachTheHandler) {
     EXPECT_EQ(req.csrf_token, "tok");
     EXPECT_EQ(req.body, "{}");
     EXPECT_TRUE(req.keep_alive);
+}
+
+// Issue 17, item 4: 1,100 idle connections from one address filled the
+// connection cap and every other client got 503 for as long as they held.
+TEST_F(HttpServer, OneAddressAtTheCapDoesNotShutOutAnother) {
+    http::limits lim;
+    lim.max_connections = 8;
+    lim.max_connections_per_client = 0;  // the server's cap alone here
+    start(lim);
+    std::vector<std::unique_ptr<raw_client>> hog;
+    for (int i = 0; i < 8; ++i) {
+        hog.push_back(std::make_unique<raw_client>(port, "127.0.0.2"));
+        ASSERT_TRUE(hog.back()->connected());
+    }
+    // More from the same address are refused: it would only trade its own.
+    raw_client more(port, "127.0.0.2");
+    EXPECT_EQ(more.read_reply(5s).status, 503);
+    // Another address is served: the hog's idlest connection made room.
+    raw_client legit(port, "127.0.0.1");
+    legit.send(post("/x", "hello"));
+    auto r = legit.read_reply(5s);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "POST /x hello");
+    EXPECT_TRUE(hog[0]->closed_by_peer(2s)) << "the connection idle longest";
+    hog[7]->send(post("/x", "still here"));
+    EXPECT_EQ(hog[7]->read_reply().status, 200);
+    const auto st = on_io([&] { return server->stats(); });
+    EXPECT_EQ(st.shed, 1u);
+    EXPECT_EQ(st.rejected_busy, 1u);
+    EXPECT_EQ(st.open, 8u);
+}
+
+TEST_F(HttpServer, ConnectionsBeyondTheCapPerClientGet429) {
+    http::limits lim;
+    lim.max_connections_per_client = 3;
+    start(lim);
+    std::vector<std::unique_ptr<raw_client>> own;
+    for (int i = 0; i < 3; ++i) {
+        own.push_back(std::make_unique<raw_client>(port, "127.0.0.2"));
+        own.back()->send(post("/x", "mine"));
+        ASSERT_EQ(own.back()->read_reply().status, 200);
+    }
+    raw_client fourth(port, "127.0.0.2");
+    auto r = fourth.read_reply(5s);
+    EXPECT_EQ(r.status, 429);
+    EXPECT_TRUE(r.has_header("Retry-After: 1"));
+    EXPECT_TRUE(r.has_header("Connection: close"));
+    EXPECT_NE(r.body.find(R"("response_code":"1429")"), std::string::npos) << r.body;
+    EXPECT_TRUE(fourth.closed_by_peer(2s));
+    raw_client other(port, "127.0.0.1");
+    other.send(post("/x", "other"));
+    EXPECT_EQ(other.read_reply().status, 200);
+    // Once one of its own closes, the address may open another.
+    own.pop_back();
+    int status = 0;
+    for (int i = 0; i < 100 && status != 200; ++i) {
+        raw_client again(port, "127.0.0.2");
+        again.send(post("/x", "again"));
+        status = again.read_reply(5s).status;
+        if (status != 200) std::this_thread::sleep_for(10ms);  // until the server saw the close
+    }
+    EXPECT_EQ(status, 200);
+    EXPECT_GE(on_io([&] { return server->stats().rejected_client; }), 1u);
+}
+
+TEST_F(HttpServer, ConnectionWithARequestInProgressIsNeverShed) {
+    http::limits lim;
+    lim.max_connections = 2;
+    lim.max_connections_per_client = 0;
+    start(lim);
+    raw_client busy(port, "127.0.0.2");
+    busy.send(post("/later", "wait for me"));
+    held_promise.get_future().wait();
+    raw_client idle(port, "127.0.0.2");
+    // 127.0.0.2 holds both slots: the idle one goes, the busy one stays.
+    raw_client legit(port, "127.0.0.1");
+    legit.send(post("/x", "in"));
+    EXPECT_EQ(legit.read_reply(5s).status, 200);
+    EXPECT_TRUE(idle.closed_by_peer(2s));
+    // Now one each: nobody has more to give, a third address waits its turn.
+    raw_client third(port, "127.0.0.3");
+    EXPECT_EQ(third.read_reply(5s).status, 503);
+    boost::asio::post(ioc, [&] {
+        http::response res;
+        res.body = "done";
+        held(std::move(res));
+    });
+    auto r = busy.read_reply();
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "done");
+}
+
+// Issue 17, item 8: an Expect other than 100-continue was ignored.
+TEST_F(HttpServer, UnknownExpectationGets417) {
+    start();
+    {
+        raw_client c(port);
+        c.send("POST /x HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}");
+        auto r = c.read_reply(5s);
+        EXPECT_EQ(r.status, 417);
+        EXPECT_NE(r.body.find(R"("response_code":"1417")"), std::string::npos) << r.body;
+        EXPECT_TRUE(r.has_header("Connection: close"));
+    }
+    {
+        raw_client c(port);  // a second field with something else, and no body
+        c.send("GET /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nExpect: x-more\r\n\r\n");
+        EXPECT_EQ(c.read_reply(5s).status, 417);
+    }
+    raw_client c(port);  // 100-continue on a request without a body is fine
+    c.send("GET /x HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n\r\n");
+    EXPECT_EQ(c.read_reply(5s).status, 200);
+    EXPECT_EQ(on_io([&] { return server->stats().requests; }), 1u);
+}
+
+// Issue 17, item 8: Beast joins an obsolete folded header line to the one
+// before it; a proxy in front may read it as a header of its own.
+TEST_F(HttpServer, ObsoleteFoldedHeaderLineGets400) {
+    start();
+    {
+        raw_client c(port);
+        c.send("POST /x HTTP/1.1\r\nHost: a\r\nX-Note: one\r\n two\r\nContent-Length: 2\r\n\r\n{}");
+        auto r = c.read_reply(5s);
+        EXPECT_EQ(r.status, 400);
+        EXPECT_NE(r.body.find("obs-fold"), std::string::npos) << r.body;
+        EXPECT_TRUE(c.closed_by_peer(2s));
+    }
+    {
+        raw_client c(port);  // split right at the fold, with a tab
+        c.send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n");
+        std::this_thread::sleep_for(20ms);
+        c.send("\tTransfer-Encoding: chunked\r\n\r\n{}");
+        EXPECT_EQ(c.read_reply(5s).status, 400);
+    }
+    {
+        raw_client c(port);  // in the second request on a connection
+        c.send(post("/x", "ok") + "GET /y HTTP/1.1\r\nHost: a\r\n X: 1\r\n\r\n");
+        EXPECT_EQ(c.read_reply(5s).status, 200);
+        EXPECT_EQ(c.read_reply(5s).status, 400);
+    }
+    EXPECT_EQ(on_io([&] { return server->stats().requests; }), 1u) << "no folded request reached the handler";
+    raw_client good(port);  // spaces inside a value and in the body are fine
+    good.send(post("/x", "a\r\n b", "X-Note: one two\r\n"));
+    EXPECT_EQ(good.read_reply().status, 200);
+}
+
+// Issue 11, item 7: a 2 MiB POST was cut off while the client was still
+// sending, so a client that writes its whole body before reading saw
+// "broken pipe" instead of the 413.
+TEST_F(HttpServer, ClientStillSendingItsBodyReadsThe413) {
+    http::limits lim;
+    lim.body_limit = 64 * 1024;
+    start(lim);
+    raw_client c(port);
+    int small = 16 * 1024;  // the client's send buffer: it really is still sending when the 413 comes
+    ::setsockopt(c.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    EXPECT_TRUE(c.send(post("/x", std::string(2 * 1024 * 1024, 'x')))) << "the server reads what the client still sends";
+    auto r = c.read_reply(10s);
+    EXPECT_EQ(r.status, 413);
+    EXPECT_NE(r.body.find(R"("response_code":"1413")"), std::string::npos) << r.body;
+    EXPECT_TRUE(r.has_header("Connection: close"));
+    EXPECT_TRUE(c.closed_by_peer(5s));
+}
+
+// The same with Python's http.client (what urllib sends with). Over
+// loopback the kernel's buffers take 2 MiB whole, so the client gets a send
+// buffer of 16 KiB, as over a real network: it is still writing when the 413
+// comes, and saw "broken pipe" before the fix.
+TEST_F(HttpServer, PythonClientPostingTwoMebibytesReadsThe413) {
+    http::limits lim;
+    lim.body_limit = 64 * 1024;
+    start(lim);
+    test::temp_dir dir;
+    const std::string script =
+        "import http.client, socket\n"
+        "class Conn(http.client.HTTPConnection):\n"
+        "    def connect(self):\n"
+        "        self.sock = socket.socket()\n"
+        "        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)\n"
+        "        self.sock.settimeout(20)\n"
+        "        self.sock.connect((self.host, self.port))\n"
+        "try:\n"
+        "    c = Conn('127.0.0.1', " + std::to_string(port) + ")\n"
+        "    c.request('POST', '/x', body=b'x' * (2 * 1024 * 1024), headers={'Content-Type': 'application/json'})\n"
+        "    r = c.getresponse()\n"
+        "    print(r.status, r.read().decode())\n"
+        "except Exception as e:\n"
+        "    print('failed:', type(e).__name__, e)\n";
+    auto r = test::run({"/usr/bin/env", "python3", "-c", script}, dir.path());
+    if (r.exit_code == 127) GTEST_SKIP() << "no python3";
+    EXPECT_EQ(r.out.rfind("413 ", 0), 0u) << r.out << r.err;
+    EXPECT_NE(r.out.find("1413"), std::string::npos) << r.out;
+}
+
+// The lingering close is bounded: a client that never stops sending is cut
+// off after linger_bytes, and one that sends nothing more after linger_timeout.
+TEST_F(HttpServer, LingeringAfterAnErrorIsBoundedInBytesAndTime) {
+    http::limits lim;
+    lim.body_limit = 1024;
+    lim.linger_bytes = 64 * 1024;
+    lim.linger_timeout = 300ms;
+    start(lim);
+    {
+        raw_client c(port);  // chunked: no declared end, it just goes on
+        std::string chunk(8192, 'a');
+        std::string req = "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+        bool cut = false;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 4096 && !cut; ++i) cut = !c.send((i ? "" : req) + "2000\r\n" + chunk + "\r\n");
+        EXPECT_TRUE(cut) << "32 MiB went through";
+        EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    }
+    raw_client quiet(port);
+    quiet.send("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n");
+    EXPECT_EQ(quiet.read_reply(5s).status, 413);
+    // The answer and the end of the server's side came at once; the
+    // connection itself is gone after linger_timeout.
+    EXPECT_TRUE(quiet.closed_by_peer(1s));
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+        gone = on_io([&] { return server->stats().open; }) == 0;
+        if (!gone) std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_TRUE(gone);
+    raw_client good(port);
+    good.send(post("/x", "fine"));
+    EXPECT_EQ(good.read_reply().status, 200);
+}
+
+// The lingering close over TLS: reads go through the TLS stream, and the
+// close_notify comes after them.
+TEST_F(HttpServer, TlsClientStillSendingItsBodyReadsThe413) {
+    test::temp_dir dir;
+    ASSERT_TRUE(test::make_self_signed(dir / "cert.pem", dir / "key.pem"));
+    std::string err;
+    auto ctx = http::make_tls_context(dir / "cert.pem", dir / "key.pem", err);
+    ASSERT_TRUE(ctx) << err;
+    http::limits lim;
+    lim.body_limit = 64 * 1024;
+    start(lim, ctx.get());
+    SSL_CTX* cctx = SSL_CTX_new(TLS_client_method());
+    raw_client sock(port);
+    int small = 16 * 1024;
+    ::setsockopt(sock.fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    SSL* ssl = SSL_new(cctx);
+    SSL_set_fd(ssl, sock.fd());
+    ASSERT_EQ(SSL_connect(ssl), 1);
+    const std::string req = post("/x", std::string(2 * 1024 * 1024, 'x'));
+    std::size_t done = 0;
+    while (done < req.size()) {
+        const int n = SSL_write(ssl, req.data() + done, static_cast<int>(std::min<std::size_t>(req.size() - done, 1 << 16)));
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    EXPECT_EQ(done, req.size()) << "the server reads what the client still sends";
+    std::string reply;
+    char buf[4096];
+    for (int n; (n = SSL_read(ssl, buf, sizeof buf)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+    EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply.substr(0, 200);
+    EXPECT_NE(reply.find("1413"), std::string::npos);
+    SSL_free(ssl);
+    SSL_CTX_free(cctx);
 }

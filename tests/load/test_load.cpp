@@ -165,6 +165,7 @@ TEST_F(Load, ThousandConnectionsAnsweredOrRefusedAtTheCap) {
     // limit) as many plus its own files.
     if (fd_limit < static_cast<rlim_t>(held + extra + 200)) GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << fd_limit << " is too low";
     cfg["api"]["max_connections"] = held;
+    cfg["api"]["max_connections_per_client"] = 0;  // all from 127.0.0.1: the server's cap is tested here
     add_user("app", "s3cret-password");
     auto d = start();
     const auto t0 = steady::now();
@@ -255,6 +256,118 @@ TEST_F(Load, ThousandConnectionsAnsweredOrRefusedAtTheCap) {
                 percentile(legit.latencies(), 100), rss, held - released);
 }
 
+namespace {
+
+// `n` connections from `source` that send nothing. Each either stays open
+// (counted in `held`, kept in `conns`) or gets an answer unasked within
+// `wait` (counted in `refused` by "status/code").
+struct idle_flood {
+    std::vector<std::shared_ptr<test::load::conn>> conns;
+    int held = 0;
+    std::map<std::string, int> refused;
+};
+
+idle_flood hold_idle(test::load::net::io_context& io, std::uint16_t port, const std::string& source, int n, std::chrono::milliseconds wait) {
+    idle_flood f;
+    for (int i = 0; i < n; ++i) {
+        auto c = std::make_shared<test::load::conn>(io, port, source);
+        f.conns.push_back(c);
+        c->connect([&f, c, wait](bool ok) {
+            if (!ok) return void(++f.refused["connect failed"]);
+            c->await_reply(wait, [&f](reply r) {
+                if (r.error == "timeout") return void(++f.held);
+                ++f.refused[r.status ? std::to_string(r.status) + "/" + r.response_code : r.error];
+            });
+        });
+    }
+    io.run();
+    io.restart();
+    return f;
+}
+
+// The legitimate client's figures while an attack holds: every answer 200/0000, latency.
+void probe_while(prober& legit, std::chrono::milliseconds how_long, const char* what) {
+    std::this_thread::sleep_for(how_long);  // the prober's own pace; nothing here waits for the server
+    legit.stop();
+    const auto lat = legit.latencies();
+    EXPECT_FALSE(lat.empty());
+    EXPECT_TRUE(legit.failures().empty()) << what << ": " << legit.failures().front();
+    EXPECT_LT(percentile(lat, 100), legit_limit_ms) << what;
+    std::printf("[load] %s: legitimate client (127.0.0.1) %zu requests, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", what, lat.size(),
+                percentile(lat, 50), percentile(lat, 99), percentile(lat, 100));
+}
+
+}  // namespace
+
+// Issue 17, item 4: 1,100 idle connections from one address filled the
+// API's connection cap, and every other client got 503 for as long as they
+// held. With the defaults (1024 in all, 64 per client) the address gets its
+// 64 and a 429 for each one more; another address is served meanwhile.
+TEST_F(Load, ManyConnectionsFromOneAddressHitTheirOwnCap) {
+    constexpr int attackers = 1100;
+    if (fd_limit < static_cast<rlim_t>(attackers + 300)) GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << fd_limit << " is too low";
+    add_user("app", "s3cret-password");
+    auto d = start();
+    ASSERT_EQ(call(echo_request()).status, 200);  // logged in once (auth cache)
+    const long rss_before = rss_kb(*d);
+    test::load::net::io_context io;
+    const auto t0 = steady::now();
+    auto flood = hold_idle(io, port, "127.0.0.2", attackers, 2s);
+    const double flood_s = test::load::ms_since(t0) / 1000;
+    EXPECT_EQ(flood.held, 64) << "api.max_connections_per_client";
+    EXPECT_EQ(flood.refused["429/1429"], attackers - 64);
+    prober legit(port, 20ms);
+    probe_while(legit, 2s, "1,100 idle connections from 127.0.0.2, 64 per client");
+    // The address's own connections still work.
+    std::vector<reply> own;
+    flood.conns.front()->exchange(echo_request(), 1, 20s, [&](std::vector<reply> rs) { own = rs; });
+    io.run();
+    io.restart();
+    ASSERT_EQ(own.size(), 1u);
+    EXPECT_EQ(own[0].status, 200);
+    EXPECT_TRUE(d->running());
+    const long rss_after = rss_kb(*d);
+    std::printf("[load] 1,100 idle connections from 127.0.0.2 in %.2f s: %d held, %d got 429/1429; daemon VmRSS %ld -> %ld kB\n", flood_s,
+                flood.held, flood.refused["429/1429"], rss_before, rss_after);
+    for (auto& c : flood.conns) c->close();
+}
+
+// The same flood with no cap per client, at the server's cap of 1,000: the
+// address holds every slot, more of its own get 503, and each connection
+// of another address is let in by closing the flood's connection idle longest.
+TEST_F(Load, IdleConnectionsOfOneAddressMakeRoomForAnother) {
+    constexpr int cap = 1000, attackers = 1100;
+    if (fd_limit < static_cast<rlim_t>(attackers + 300)) GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << fd_limit << " is too low";
+    cfg["api"]["max_connections"] = cap;
+    cfg["api"]["max_connections_per_client"] = 0;
+    add_user("app", "s3cret-password");
+    auto d = start();
+    ASSERT_EQ(call(echo_request()).status, 200);
+    test::load::net::io_context io;
+    auto flood = hold_idle(io, port, "127.0.0.2", attackers, 2s);
+    EXPECT_EQ(flood.held, cap);
+    EXPECT_EQ(flood.refused["503/1503"], attackers - cap);
+    prober legit(port, 20ms);
+    probe_while(legit, 2s, "1,000 idle connections from 127.0.0.2 at the cap of 1,000");
+    // Count the flood's connections the server closed to make room.
+    int shed = 0;
+    for (auto& c : flood.conns) {
+        if (!c->is_open()) continue;
+        c->await_reply(200ms, [&](reply r) {
+            if (r.error != "timeout") ++shed;
+        });
+    }
+    io.run();
+    io.restart();
+    EXPECT_GE(shed, 1);
+    EXPECT_LE(shed, static_cast<int>(legit.latencies().size())) << "at most one for each legitimate connection";
+    EXPECT_TRUE(d->running());
+    std::printf("[load] at the cap: %d of %d idle connections from 127.0.0.2 held, %d more got 503/1503; %d closed to make room for "
+                "%zu legitimate connections\n",
+                flood.held, attackers, flood.refused["503/1503"], shed, legit.latencies().size());
+    for (auto& c : flood.conns) c->close();
+}
+
 // Slowloris: connections that send their header a byte every 250 ms are cut
 // off once api.header_timeout_s has passed since their first byte, and
 // connections that send nothing once api.idle_timeout_s has; meanwhile a
@@ -264,6 +377,7 @@ TEST_F(Load, SlowHeaderClientsAreCutOff) {
     if (fd_limit < static_cast<rlim_t>(slow + silent + 200)) GTEST_SKIP() << "RLIMIT_NOFILE hard limit " << fd_limit << " is too low";
     cfg["api"]["header_timeout_s"] = 2;
     cfg["api"]["idle_timeout_s"] = 3;
+    cfg["api"]["max_connections_per_client"] = 0;  // the deadlines are tested here, for all 300
     add_user("app", "s3cret-password");
     auto d = start();
     ASSERT_EQ(call(echo_request()).status, 200);  // the legitimate user is logged in (auth cache)

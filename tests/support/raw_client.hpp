@@ -23,8 +23,16 @@ struct http_reply {
 
 class raw_client {
 public:
-    explicit raw_client(std::uint16_t port) {
+    // `source`: the local address to connect from, e.g. "127.0.0.2" (Linux
+    // answers all of 127/8 on loopback), so that a test has several clients.
+    explicit raw_client(std::uint16_t port, const char* source = nullptr) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (source) {
+            sockaddr_in local{};
+            local.sin_family = AF_INET;
+            ::inet_pton(AF_INET, source, &local.sin_addr);
+            ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local);
+        }
         sockaddr_in addr{};
         addr.sin_family = AF_INET;
         addr.sin_port = htons(port);
@@ -87,6 +95,7 @@ public:
     }
 
     const std::string& buffered() const { return buf_; }
+    int fd() const { return fd_; }
 
 private:
     static std::string lower(std::string s) {

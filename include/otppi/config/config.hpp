@@ -44,6 +44,7 @@ struct api_config {
     api_paths paths;
     std::size_t max_body_bytes = 65536;
     int max_connections = 1024;
+    int max_connections_per_client = 64;  // 0 = no cap; per IPv4 address or IPv6 /64
     int header_timeout_s = 10;
     int idle_timeout_s = 60;
     int reply_wait_s = 30;
@@ -61,6 +62,7 @@ struct admin_config {
     std::string key_file;
     int session_idle_s = 1800;
     int session_absolute_s = 43200;
+    int max_connections_per_client = 32;  // of the admin listener's 256
 };
 
 struct general_config {

@@ -5,9 +5,18 @@
 //    kept-alive connection is bounded by `idle_timeout`, the header by
 //    `header_timeout` and `header_limit`, the body by `body_timeout` and
 //    `body_limit`. A declared Content-Length over the limit is answered 413
-//    before a byte of the body is read.
-//  - At most `max_connections` are open; beyond that a connection is answered
-//    503 and closed at once.
+//    before a byte of the body is read. An error answer other than 408 ends
+//    the connection with a lingering close: what the client still sends is
+//    read and dropped (up to `linger_bytes`, for `linger_timeout`), so that a
+//    client busy writing its body can read the answer.
+//  - An `Expect` other than 100-continue is answered 417; a header with an
+//    obsolete folded line (obs-fold) 400.
+//  - At most `max_connections` are open, at most `max_connections_per_client`
+//    of them for one client (an IPv4 address or an IPv6 /64; see
+//    connection_table.hpp). A client at its cap is answered 429 and closed at
+//    once. At the server's cap an idle connection of the client with the most
+//    connections is closed to make room (again connection_table.hpp); when
+//    there is none to close, 503 and closed at once.
 //  - The handler is called once per request on the io_context thread and must
 //    call the responder exactly once, possibly later (after a modem answered).
 //    One request per connection is in flight (no pipelining).
@@ -91,11 +100,16 @@ struct limits {
     std::chrono::milliseconds body_timeout{30'000};
     std::chrono::milliseconds write_timeout{30'000};
     std::size_t max_connections = 1024;
+    std::size_t max_connections_per_client = 64;  // 0 = no cap per client
+    std::size_t linger_bytes = 4 * 1024 * 1024;
+    std::chrono::milliseconds linger_timeout{5'000};
 };
 
 struct server_stats {
     std::uint64_t accepted = 0;
-    std::uint64_t rejected_busy = 0;
+    std::uint64_t rejected_busy = 0;    // 503: at max_connections, nothing to shed
+    std::uint64_t rejected_client = 0;  // 429: the client at max_connections_per_client
+    std::uint64_t shed = 0;             // idle connections closed to make room
     std::uint64_t requests = 0;
     std::uint64_t timeouts = 0;
     std::uint64_t too_large = 0;
