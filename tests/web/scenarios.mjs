@@ -22,6 +22,20 @@ export const scenarios = [
       await page.goto(`${t.base}/`);
       await byId(page, 'setup-form').waitFor();
       assert.equal(await page.title(), `${t.deviceName} · otppi admin`);
+      // A wrong setup code is refused by the daemon, with the reason under the field.
+      const code = await t.gw.setupCode();
+      assert.match(code, /^[0-9A-Z]{5}-[0-9A-Z]{5}$/, 'the setup code in state_dir/setup-code');
+      await byId(page, 'setup-code').fill(code.startsWith('00000') ? '11111-11111' : '00000-00000');
+      await byId(page, 'setup-username').fill(t.admin.user);
+      await byId(page, 'setup-password').fill(t.admin.password);
+      await byId(page, 'setup-password2').fill(t.admin.password);
+      await t.wc.expectConsoleErrors(HTTP_ERROR([403]), 1, async () => {
+        await byId(page, 'setup-submit').click();
+        await expectStatus(page, 'setup-form-status', 'error', /setup code/i);
+      });
+      await expectText(byId(page, 'setup-code-error'), /\S/, 'the setup code error');
+      // Typed as a person might: lower case, without the dash.
+      await byId(page, 'setup-code').fill(code.replace('-', '').toLowerCase());
       // The page checks the repeated password itself, before anything is sent.
       await byId(page, 'setup-username').fill(t.admin.user);
       await byId(page, 'setup-password').fill(t.admin.password);
@@ -41,6 +55,8 @@ export const scenarios = [
       // Setup is closed now, for everyone.
       const again = await request(`${t.base}/admin/api/session`);
       assert.equal(JSON.parse(again.body).setup_required, false);
+      // The code is spent: its file is gone.
+      await assert.rejects(t.gw.setupCode(), /ENOENT/, 'state_dir/setup-code is still there after the setup');
     },
   },
   {
