@@ -67,7 +67,9 @@ bool normalize_host(std::string_view value, std::string& host, std::string& port
         if (!valid_port(value.substr(colon + 1))) return false;
         port = value.substr(colon + 1);
     }
-    if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+    // No empty labels (".", "a..b", ".a"); one trailing dot is the root and goes.
+    if (h.empty() || h.front() == '.' || h.find("..") != std::string_view::npos) return false;
+    if (h.back() == '.') h.remove_suffix(1);
     if (h.empty() || h.size() > 253) return false;
     for (char ch : h) {
         const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_';

@@ -18,7 +18,7 @@ TEST(HostCheck, NormalisesNamesPortsAndIpLiterals) {
     EXPECT_EQ(host, "::1");
     ASSERT_TRUE(http::normalize_host("127.0.0.1", host, port));
     EXPECT_EQ(port, "");
-    for (const char* bad : {"", ":80", "[::1", "[::1]x", "::1", "a b", "host:99999", "host:", "[127.0.0.1]", "ex\xC3\xA4mple.com", "a/b", "user@host"})
+    for (const char* bad : {"", ":80", "[::1", "[::1]x", "::1", "a b", "host:99999", "host:", "[127.0.0.1]", "ex\xC3\xA4mple.com", "a/b", "user@host", ".", "..", ".a", "a..b", "a..:80"})
         EXPECT_FALSE(http::normalize_host(bad, host, port)) << bad;
 }
 
