@@ -3,7 +3,7 @@
 // page logged a console error, threw, violated the CSP or reached outside the daemon's origin.
 
 import assert from 'node:assert/strict';
-import { WatchedContext } from './browser.mjs';
+import { WatchedContext, REBIND_NAME } from './browser.mjs';
 import { waitFor, request, serveOnce } from './harness.mjs';
 import { byId, expectText, expectAttribute, expectStatus, goto, login, pageFetch } from './ui.mjs';
 
@@ -387,6 +387,29 @@ export const scenarios = [
       await goto(page, t.base, 'dashboard');
       await expectText(byId(page, 'status-sent-today'), /Sent today\s*1$/, 'the sent-today card');
       await expectText(byId(page, 'status-failed-today'), /Failed today\s*0$/, 'the failed-today card');
+    },
+  },
+  {
+    name: 'DNS rebinding: a page under another name that resolves to the device gets 421',
+    async run(t) {
+      // A context of its own: the watched one would (rightly) flag the foreign origin.
+      const ctx = await t.browser.newContext();
+      try {
+        const page = await ctx.newPage();
+        const port = new URL(t.base).port;
+        const res = await page.goto(`http://${REBIND_NAME}:${port}/`);
+        assert.equal(res.status(), 421, `the page under ${REBIND_NAME} answered ${res.status()}`);
+        assert.match(await res.text(), /not a name of this device/);
+        // Script of that page, same-origin to it, cannot reach the API either.
+        const api = await page.evaluate(async () => {
+          const r = await fetch('/admin/api/session');
+          return { status: r.status, body: await r.text() };
+        });
+        assert.equal(api.status, 421, `GET /admin/api/session from ${REBIND_NAME} answered ${api.status}: ${api.body}`);
+        assert.doesNotMatch(api.body, /csrf_token/);
+      } finally {
+        await ctx.close();
+      }
     },
   },
 ];
