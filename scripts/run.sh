@@ -41,5 +41,6 @@ if [[ ! -f "$run/api-credentials" ]]; then
   echo "run: created API user 'demo'; its credentials are in .run/api-credentials"
 fi
 echo "run: starting otppi on the default config; try the README's curl from another terminal"
-echo "run: admin UI at http://localhost:8888/ (the first visit creates the administrator)"
+echo "run: admin UI at http://localhost:8888/ (the first visit creates the administrator;"
+echo "run:   it asks for the setup code the daemon logs at start and writes to .run/state/setup-code)"
 build/otppi --config "$config"

@@ -40,6 +40,15 @@ std::string asset_store::load(const std::string& root, std::size_t max_total) {
             if (it->is_directory(ec)) it.disable_recursion_pending();
             continue;
         }
+        // Only the UI: index.html and what is under assets/. Anything else an
+        // installation puts in the folder (README, backups, an editor's
+        // leftovers) is not published.
+        const auto rel = fs::relative(it->path(), root, ec).generic_string();
+        if (it->is_directory(ec)) {
+            if (rel != "assets" && !rel.starts_with("assets/")) it.disable_recursion_pending();
+            continue;
+        }
+        if (rel != "index.html" && !rel.starts_with("assets/")) continue;
         if (!it->is_regular_file(ec)) continue;
         std::string error;
         auto data = core::read_file(it->path().string(), &error, max_total);
@@ -56,7 +65,7 @@ std::string asset_store::load(const std::string& root, std::size_t max_total) {
         for (unsigned i = 0; i < 8; ++i) (a.etag += hex[digest[i] >> 4]) += hex[digest[i] & 15];
         a.etag += "\"";
         a.body = std::move(*data);
-        files["/" + fs::relative(it->path(), root, ec).generic_string()] = std::move(a);
+        files["/" + rel] = std::move(a);
     }
     if (!files.count("/index.html")) return "admin.web_root: " + root + " has no index.html";
     files_ = std::move(files);

@@ -1,6 +1,9 @@
 #include "service_impl.hpp"
 
 #include "otppi/api/service.hpp"
+#include "otppi/admin/setup_code.hpp"
+#include "otppi/auth/user_store.hpp"
+#include "otppi/core/files.hpp"
 #include "otppi/pool/pool.hpp"
 #include "otppi/pool/sms_log.hpp"
 
@@ -8,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
 
 namespace otppi::admin {
 
@@ -21,13 +25,20 @@ constexpr const char* content_security_policy =
 
 constexpr auto monitor_interval = std::chrono::seconds(2);
 constexpr std::size_t max_monitors = 32;
+// One session (one stolen cookie, or one runaway tab) cannot take every slot:
+// a few windows per browser is plenty for a dashboard.
+constexpr std::size_t max_monitors_per_session = 4;
 
-std::vector<std::pair<std::string, std::string>> security_headers() {
-    return {{"Content-Security-Policy", content_security_policy},
-            {"X-Content-Type-Options", "nosniff"},
-            {"X-Frame-Options", "DENY"},
-            {"Referrer-Policy", "no-referrer"},
-            {"Cross-Origin-Opener-Policy", "same-origin"}};
+std::vector<std::pair<std::string, std::string>> security_headers(bool tls) {
+    std::vector<std::pair<std::string, std::string>> h = {{"Content-Security-Policy", content_security_policy},
+                                                          {"X-Content-Type-Options", "nosniff"},
+                                                          {"X-Frame-Options", "DENY"},
+                                                          {"Referrer-Policy", "no-referrer"},
+                                                          {"Cross-Origin-Opener-Policy", "same-origin"}};
+    // Over TLS only: a browser that once reached the UI over HTTPS then
+    // refuses a downgraded plain-HTTP copy (RFC 6797 ignores it over HTTP).
+    if (tls) h.emplace_back("Strict-Transport-Security", "max-age=31536000");
+    return h;
 }
 
 std::string percent_decode(const std::string& s, bool& ok) {
@@ -49,17 +60,14 @@ std::string percent_decode(const std::string& s, bool& ok) {
     return out;
 }
 
-bool iequals(const std::string& a, const std::string& b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y)); });
-}
-
 // A request from a page of ours carries our own origin (browsers add Origin
-// to every POST, PUT, DELETE and WebSocket handshake). None at all is a
+// to every POST, PUT, DELETE and WebSocket handshake): one of this device's
+// names, never merely the Host the page itself chose. None at all is a
 // script, which still needs the session's CSRF token.
-bool origin_allowed(const http::request& req, bool required) {
+bool origin_allowed(http::host_check& hosts, const http::request& req, bool required) {
     if (req.origin.empty()) return !required;
     if (req.host.empty()) return false;
-    return iequals(req.origin, std::string(req.tls ? "https://" : "http://") + req.host);
+    return hosts.allows_origin(req.origin, req.tls, req.host);
 }
 
 bool tokens_equal(const std::string& a, const std::string& b) {
@@ -74,11 +82,16 @@ service::impl::impl(admin_deps d)
       // Ten wrong passwords per address in five minutes, then 429: slow
       // enough against guessing, loose enough for a person who mistypes.
       login_failures(10, std::chrono::minutes(5), deps.clock.now()),
-      engine_otp(deps.running_config().otp) {}
+      // The setup code has 50 bits; ten guesses per address in five minutes
+      // leaves a guesser nothing, and the owner who mistypes a few times in.
+      setup_failures(10, std::chrono::minutes(5), deps.clock.now()),
+      engine_otp(deps.running_config().otp),
+      hosts(deps.clock, deps.running_config().server_names, {deps.running_config().admin.bind}) {}
 
 service::service(admin_deps deps) : impl_(std::make_unique<impl>(std::move(deps))) {
-    // Today's counts survive a restart: count them from today's SMS log.
     auto& s = *impl_;
+    s.prepare_setup_code(true);
+    // Today's counts survive a restart: count them from today's SMS log.
     s.deps.file_io([&s, state_dir = s.cfg().state_dir, day = s.today(), post = s.deps.post] {
         std::uint64_t sent = 0, failed = 0;
         for (const auto& f : read_sms_log_day(state_dir, day)) ++(f[5] == "sent" ? sent : failed);
@@ -100,6 +113,7 @@ std::string service::load_assets() {
 }
 
 void service::apply_config(const config::config& cfg) {
+    impl_->hosts.set_configured(cfg.server_names);
     impl_->sessions.set_timeouts(std::chrono::seconds(cfg.admin.session_idle_s), std::chrono::seconds(cfg.admin.session_absolute_s));
 }
 
@@ -160,7 +174,7 @@ void service::impl::reply(const call_ptr& c, int status, const json& body, std::
     http::response res;
     res.status = status;
     res.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-    res.headers = security_headers();
+    res.headers = security_headers(c->tls);
     res.headers.emplace_back("Cache-Control", "no-store");
     for (auto& h : extra) res.headers.push_back(std::move(h));
     auto respond = std::move(c->respond);
@@ -178,7 +192,85 @@ std::string service::impl::cookie_for(const std::string& id, bool tls) const {
     return "otppi_session=" + id + "; Path=/; HttpOnly; SameSite=Strict" + (tls ? "; Secure" : "");
 }
 
-admin_session* service::impl::session_of(const call_ptr& c) { return sessions.find(c->session_id); }
+admin_session* service::impl::session_of(const call_ptr& c) {
+    auto* s = sessions.find(c->session_id);
+    if (s && s->logged_in() && !credential_current(*s)) {
+        sessions.remove(c->session_id);
+        return nullptr;
+    }
+    return s;
+}
+
+bool service::impl::credential_current(const admin_session& s) const {
+    const auto* rec = deps.users.find(auth::user_kind::admin, s.user);
+    return rec && !s.credential.empty() && rec->password_hash == s.credential;
+}
+
+void service::impl::end_stale_sessions() {
+    const auto n = sessions.remove_if([this](const admin_session& s) { return s.logged_in() && !credential_current(s); });
+    if (n > 0) spdlog::info("admin: {} session(s) ended: their administrator was removed or has a new password", n);
+    for (auto& m : std::vector<monitor>(monitors))
+        if (!sessions.alive(m.session_id)) m.socket->close();
+}
+
+void service::users_changed() {
+    impl_->end_stale_sessions();
+    impl_->prepare_setup_code(false);
+}
+
+std::string service::impl::setup_code_path() const { return deps.running_config().state_dir + "/setup-code"; }
+
+void service::impl::prepare_setup_code(bool at_start) {
+    const auto path = setup_code_path();
+    if (!deps.users.empty(auth::user_kind::admin)) {
+        // Claimed (by the UI or `otppi admin-user add`): the code is spent.
+        if (setup_code.empty() && !at_start) return;
+        setup_code.clear();
+        auto remove = [path] {
+            std::error_code ec;
+            std::filesystem::remove(path, ec);
+        };
+        if (at_start)
+            remove();
+        else
+            deps.file_io(remove);
+        return;
+    }
+    if (!setup_code.empty()) return;
+    if (at_start) {
+        // A restart before the box was claimed keeps the code the operator
+        // may have noted already.
+        std::error_code ec;
+        if (std::filesystem::exists(path, ec)) {
+            auto text = core::read_file(path, nullptr, 256);
+            if (text)
+                while (!text->empty() && (text->back() == '\n' || text->back() == '\r' || text->back() == ' ')) text->pop_back();
+            if (text && !canonical_setup_code(*text).empty()) {
+                setup_code = *text;
+                spdlog::info("first-run setup: no administrator yet; the setup code the admin UI asks for is in {} (shown in this log when it was made)", path);
+                return;
+            }
+        }
+    }
+    try {
+        setup_code = make_setup_code();
+    } catch (const std::exception& e) {
+        spdlog::error("first-run setup: {}; the admin UI cannot be claimed until a restart", e.what());
+        return;
+    }
+    // The one secret that goes to the log, once: it is how the operator of a
+    // new box learns it (like the code on a router's label). It only lets
+    // someone create the first administrator, and dies with that.
+    spdlog::info("first-run setup: no administrator yet. Setup code: {} (also in {}, mode 0600); the admin UI asks for it", setup_code, path);
+    auto write = [path, code = setup_code] {
+        if (auto err = core::atomic_write_file(path, code + "\n", 0600); !err.empty())
+            spdlog::error("first-run setup: the setup code could not be written: {} (it is in the line above)", err);
+    };
+    if (at_start)
+        write();
+    else
+        deps.file_io(write);
+}
 
 void service::handle(http::request req, http::responder respond) {
     auto& s = *impl_;
@@ -190,11 +282,20 @@ void service::handle(http::request req, http::responder respond) {
     const auto path = c->req.path();
     const auto& method = c->req.method;
 
+    // Only requests addressed to this device by one of its names: a page of
+    // another site that resolves its own name to us (DNS rebinding) is
+    // turned away before it can read a page or open a session.
+    if (!s.hosts.allows_host(c->req.host)) return s.fail(c, 421, http::host_check::refusal(c->req.host));
+
     if (path == "/admin/ws") {
         auto* sess = s.session_of(c);
         if (!c->req.websocket_upgrade) return s.fail(c, 400, "This address is the live monitor's WebSocket.");
-        if (!origin_allowed(c->req, true)) return s.fail(c, 403, "The monitor can only be opened from this device's own pages.");
+        if (!origin_allowed(s.hosts, c->req, true)) return s.fail(c, 403, "The monitor can only be opened from this device's own pages.");
         if (!sess || !sess->logged_in()) return s.fail(c, 401, "Please log in first.");
+        const auto mine = std::count_if(s.monitors.begin(), s.monitors.end(), [&](const auto& m) { return m.session_id == c->session_id; });
+        if (static_cast<std::size_t>(mine) >= max_monitors_per_session)
+            return s.fail(c, 429, "This session already has " + std::to_string(max_monitors_per_session) +
+                                      " live monitors open (the dashboard in other tabs or windows). Close one and try again.");
         if (s.monitors.size() >= max_monitors) return s.fail(c, 503, "Too many monitor windows are open.");
         http::response res;
         res.accept_websocket = [&s, session_id = c->session_id](std::shared_ptr<http::websocket> ws) {
@@ -221,7 +322,7 @@ void service::handle(http::request req, http::responder respond) {
         if (!a) return s.fail(c, 404, "There is no page at " + path.substr(0, 200) + ".");
         http::response res;
         res.content_type = a->content_type;
-        res.headers = security_headers();
+        res.headers = security_headers(c->tls);
         res.headers.emplace_back("Cache-Control", "no-cache");
         res.headers.emplace_back("ETag", a->etag);
         if (c->req.if_none_match == a->etag)
@@ -245,7 +346,7 @@ void service::handle(http::request req, http::responder respond) {
     }
     const bool changes = method != "GET" && method != "HEAD";
     if (changes) {
-        if (!origin_allowed(c->req, false)) return s.fail(c, 403, "Refused: the request came from another site.");
+        if (!origin_allowed(s.hosts, c->req, false)) return s.fail(c, 403, "Refused: the request came from another site.");
         auto* sess = s.session_of(c);
         if (!sess) return s.fail(c, 401, "Your session has expired. Please reload the page and log in again.");
         if (!tokens_equal(c->req.csrf_token, sess->csrf_token))

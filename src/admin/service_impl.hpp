@@ -1,11 +1,12 @@
 // Internal to src/admin: the state shared by the request framework
 // (service.cpp: sessions, CSRF, assets, monitor) and the JSON API handlers
-// (handlers.cpp).
+// (handlers.cpp, accounts.cpp).
 #pragma once
 
 #include "otppi/admin/assets.hpp"
 #include "otppi/admin/service.hpp"
 #include "otppi/admin/session_store.hpp"
+#include "otppi/http/host_check.hpp"
 #include "otppi/otp/throttle.hpp"
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,11 @@ using call_ptr = std::shared_ptr<call>;
 // (query strings, sep '&'); empty when absent.
 std::string list_value(std::string_view list, char sep, std::string_view key);
 
+// A string field of the body, or nullopt with `error` set to a sentence (the
+// first problem only): missing, not text, longer than `max_len`, or empty
+// when required.
+std::optional<std::string> text(const json& body, const char* name, std::size_t max_len, std::string& error, bool required = true);
+
 // One day's SMS log (pool/sms_log.hpp's CSV under state_dir/sms-log/): each
 // entry as its 8 fields; the header line and damaged lines are left out.
 // Blocking file I/O: call it on the file executor.
@@ -48,6 +55,10 @@ struct service::impl {
     std::string assets_error;  // why the UI's files could not be loaded
     session_store sessions;
     otp::sliding_window_throttle login_failures;
+    // First-run setup (admin/setup_code.hpp): the code while no
+    // administrator exists, empty once one does; wrong codes per address.
+    std::string setup_code;
+    otp::sliding_window_throttle setup_failures;
     struct monitor {
         std::shared_ptr<http::websocket> socket;
         std::string session_id;  // closed when this session ends
@@ -64,6 +75,7 @@ struct service::impl {
     // The OTP engine's values as started: api::service keeps them until the
     // process restarts, whatever the running config says later.
     config::otp_config engine_otp;
+    http::host_check hosts;
 
     const config::config& cfg() const { return deps.current_config(); }
 
@@ -71,7 +83,17 @@ struct service::impl {
     void route(const call_ptr& c);
     void reply(const call_ptr& c, int status, const json& body, std::vector<std::pair<std::string, std::string>> extra = {});
     void fail(const call_ptr& c, int status, const std::string& message, const std::vector<std::string>& errors = {});
+    // The caller's live session; a logged-in one whose administrator was
+    // removed or given a new password since its login is ended here.
     admin_session* session_of(const call_ptr& c);
+    bool credential_current(const admin_session& s) const;
+    // Ends every session whose credentials changed and closes its monitors.
+    void end_stale_sessions();
+    // Makes (or reads back) the setup code while no administrator exists and
+    // forgets and deletes it once one does. `at_start`: blocking file work is
+    // allowed (the daemon is starting); later it runs on deps.file_io.
+    void prepare_setup_code(bool at_start);
+    std::string setup_code_path() const;
     std::string cookie_for(const std::string& id, bool tls) const;
     json status_json();
     json modems_json();

@@ -97,10 +97,11 @@ bool session_store::alive(const std::string& id) const {
     return it != sessions_.end() && it->second.logged_in() && !expired(it->second, clock_.now());
 }
 
-admin_session& session_store::login(const std::string& old_id, const std::string& user, std::string& id_out) {
+admin_session& session_store::login(const std::string& old_id, const std::string& user, std::string& id_out, std::string credential) {
     if (!old_id.empty()) remove(old_id);
     auto& s = create(id_out);
     s.user = user;
+    s.credential = std::move(credential);
     s.login_at = s.last_seen;
     return s;
 }
@@ -111,6 +112,19 @@ void session_store::remove_user(const std::string& user, const std::string& keep
     const std::string keep = keep_id.empty() ? std::string() : key_of(keep_id);
     for (auto it = sessions_.begin(); it != sessions_.end();)
         it = (it->second.user == user && it->first != keep) ? sessions_.erase(it) : std::next(it);
+}
+
+std::size_t session_store::remove_if(const std::function<bool(const admin_session&)>& stale) {
+    std::size_t n = 0;
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        if (stale(it->second)) {
+            it = sessions_.erase(it);
+            ++n;
+        } else {
+            ++it;
+        }
+    }
+    return n;
 }
 
 }  // namespace otppi::admin

@@ -104,7 +104,15 @@ void authenticator::record_failure(const std::string& remote) {
     ++f.count;
 }
 
-void authenticator::users_changed() { cache_.clear(); }
+void authenticator::users_changed() {
+    // Only the entries whose user vanished or got a new hash: dropping every
+    // entry would make all keep-alive clients pay a slow hash at once (and
+    // hit the pending-hash cap) because one unrelated user changed.
+    for (auto it = cache_.begin(); it != cache_.end();) {
+        const auto* rec = users_.find(kind_, it->first);
+        it = (!rec || rec->password_hash != it->second.hash) ? cache_.erase(it) : std::next(it);
+    }
+}
 
 bool authenticator::check_cached(const std::string& authorization, const std::string& remote, std::string& user_out) {
     if (authorization.empty() || throttled(remote)) return false;
@@ -163,15 +171,22 @@ void authenticator::check(const std::string& authorization, const std::string& r
         // An unknown user costs a real hash too, so that a wrong name takes as
         // long as a wrong password. Made on first use, off the event loop.
         static const std::string dummy_hash = auth::hash_password("otppi-dummy-password");
-        const bool ok = auth::verify_password(password, stored.empty() ? dummy_hash : stored) && known;
+        const bool matched = auth::verify_password(password, stored.empty() ? dummy_hash : stored) && known;
         OPENSSL_cleanse(password.data(), password.size());
-        post_back_([this, ok, mac, user, stored, remote, key] {
+        post_back_([this, ok_then = matched, mac, user, stored, remote, key, known] {
             --pending_;
             auto waiting = std::move(in_flight_[key]);
             in_flight_.erase(key);
+            // The record may have changed while the hash ran (password changed,
+            // user removed): a match against the old hash lets no one in.
+            const auth::user_record* now_rec = users_.find(kind_, user);
+            const bool ok = ok_then && now_rec && now_rec->password_hash == stored;
             if (ok) {
                 const auto now = clock_.now();
                 cache_[user] = cached{mac, stored, now + cache_ttl, now + cache_max_age};
+            } else if (ok_then || (!known && !users_.load_error().empty())) {
+                // Not the client's fault: the record changed under the check,
+                // or the users file cannot be read and this name may be in it.
             } else {
                 record_failure(remote);
             }

@@ -22,26 +22,40 @@ bool user_store::valid_name(const std::string& name) {
 }
 
 std::string user_store::load() {
-    api_.clear();
-    admin_.clear();
+    load_error_ = load_file();
+    return load_error_;
+}
+
+std::string user_store::load_file() {
+    // Parse into temporaries and swap only when the whole file is good: a
+    // half-written or hand-broken file must not leave the daemon with no
+    // users (which locked everyone out while the log said it kept them).
+    std::map<std::string, user_record> api, admin;
     std::error_code ec;
-    if (!std::filesystem::exists(path_, ec)) return {};
-    std::string err;
-    auto text = core::read_file(path_, &err);
-    if (!text) return err;
-    json doc = json::parse(*text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return path_ + ": not valid JSON";
-    for (auto [key, kind] : {std::pair{"api_users", user_kind::api}, std::pair{"admin_users", user_kind::admin}}) {
-        if (!doc.contains(key)) continue;
-        const auto& section = doc[key];
-        if (!section.is_object()) return path_ + ": " + key + " must be an object";
-        for (auto it = section.begin(); it != section.end(); ++it) {
-            const auto& v = it.value();
-            if (!valid_name(it.key()) || !v.is_object() || !v.contains("hash") || !v["hash"].is_string())
-                return path_ + ": " + key + "." + it.key() + ": malformed entry";
-            table(kind)[it.key()] = {v["hash"].get<std::string>(), v.value("created", std::int64_t{0})};
+    if (std::filesystem::exists(path_, ec)) {
+        std::string err;
+        auto text = core::read_file(path_, &err);
+        if (!text) return err;
+        json doc = json::parse(*text, nullptr, false);
+        if (doc.is_discarded() || !doc.is_object()) return path_ + ": not valid JSON";
+        for (auto [key, kind] : {std::pair{"api_users", user_kind::api}, std::pair{"admin_users", user_kind::admin}}) {
+            if (!doc.contains(key)) continue;
+            const auto& section = doc[key];
+            if (!section.is_object()) return path_ + ": " + key + " must be an object";
+            auto& into = kind == user_kind::api ? api : admin;
+            for (auto it = section.begin(); it != section.end(); ++it) {
+                const auto& v = it.value();
+                if (!valid_name(it.key()) || !v.is_object() || !v.contains("hash") || !v["hash"].is_string() ||
+                    (v.contains("created") && !v["created"].is_number_integer()))
+                    return path_ + ": " + key + "." + it.key().substr(0, 64) + ": malformed entry";
+                into[it.key()] = {v["hash"].get<std::string>(), v.value("created", std::int64_t{0})};
+            }
         }
+    } else if (ec) {
+        return path_ + ": " + ec.message();
     }
+    api_.swap(api);
+    admin_.swap(admin);
     return {};
 }
 

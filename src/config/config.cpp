@@ -40,6 +40,7 @@ config extract(const json& doc) {
     config c;
     c.device_name = doc["device_name"];
     c.state_dir = doc["state_dir"];
+    c.server_names = doc["server_names"].get<std::vector<std::string>>();
     const auto& api = doc["api"];
     c.api.http = read_listener(api["http"]);
     static_cast<listener&>(c.api.https) = read_listener(api["https"]);
@@ -185,6 +186,7 @@ json to_json(const config& c) {
     json j;
     j["device_name"] = c.device_name;
     j["state_dir"] = c.state_dir;
+    j["server_names"] = c.server_names;
     auto& api = j["api"];
     api["http"] = {{"enabled", c.api.http.enabled}, {"bind", c.api.http.bind}, {"port", c.api.http.port}};
     api["https"] = {{"enabled", c.api.https.enabled}, {"bind", c.api.https.bind}, {"port", c.api.https.port},

@@ -106,6 +106,15 @@ std::string check_url_path(const json& v) {
     return {};
 }
 
+// A host name or an IP literal, as a Host header would carry it (no port).
+std::string check_server_name(const json& v) {
+    const auto& s = v.get_ref<const std::string&>();
+    for (char ch : s)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != '_' && ch != ':')
+            return "expected a host name or an IP address (letters, digits, '.', '-', ':')";
+    return {};
+}
+
 std::string check_identifier(const json& v) {
     const auto& s = v.get_ref<const std::string&>();
     for (char c : s)
@@ -220,6 +229,7 @@ node_ptr build_root() {
                          {"sms_mode", string_of({"pdu", "text", "auto"}, "pdu")}});
     return object({{"device_name", string(1, 64, "OTP-Pi")},
                    {"state_dir", string(1, 4096, "/var/lib/otppi", check_absolute_path)},
+                   {"server_names", array(string(1, 253, nullptr, check_server_name), 64)},
                    {"api", api},
                    {"admin", admin},
                    {"general", general},

@@ -1,12 +1,14 @@
 #include "otppi/core/app.hpp"
 
 #include "otppi/admin/service.hpp"
+#include "otppi/api/protocol.hpp"
 #include "otppi/api/service.hpp"
 #include "otppi/auth/user_store.hpp"
 #include "otppi/core/files.hpp"
 #include "otppi/core/log.hpp"
 #include "otppi/core/scheduler.hpp"
 #include "otppi/core/systemd.hpp"
+#include "otppi/http/host_check.hpp"
 #include "otppi/http/server.hpp"
 #include "otppi/pool/pool.hpp"
 
@@ -112,6 +114,7 @@ struct app::impl {
     auth::user_store users;
     std::unique_ptr<pool::modem_pool> modems;
     std::unique_ptr<api::service> api;
+    std::unique_ptr<http::host_check> api_hosts;
     std::shared_ptr<net::ssl::context> tls;
     std::unique_ptr<http::server> http_server;
     std::unique_ptr<http::server> https_server;
@@ -128,6 +131,7 @@ struct app::impl {
     std::string start();
     void shutdown(const char* why);
     void reload();
+    void users_reloaded(const char* why);
     void apply(config::config next);
     std::string start_admin();
     nlohmann::json process_status() const;
@@ -137,7 +141,11 @@ struct app::impl {
     void arm_housekeeping();
     std::int64_t file_mtime(const std::string& path) const {
         struct stat st{};
-        return ::stat(path.c_str(), &st) == 0 ? static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec : 0;
+        if (::stat(path.c_str(), &st) != 0) return 0;
+        // mtime alone misses a second write within one timestamp tick (the
+        // CLI replaces the file by rename, so the inode changes too).
+        const auto mtime = static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000U + static_cast<std::uint64_t>(st.st_mtim.tv_nsec);
+        return static_cast<std::int64_t>(mtime ^ (static_cast<std::uint64_t>(st.st_ino) << 20) ^ (static_cast<std::uint64_t>(st.st_size) << 40));
     }
 };
 
@@ -171,7 +179,20 @@ std::string app::impl::start() {
     OPENSSL_cleanse(key.data(), key.size());
     if (auto err = api->load_state(); !err.empty()) return err;
 
-    auto handler = [this](http::request req, http::responder respond) { api->handle(std::move(req), std::move(respond)); };
+    // The API's front door refuses a Host that is not this device's (a page
+    // of another site reaching us by DNS rebinding), in the API's envelope.
+    api_hosts = std::make_unique<http::host_check>(clock, cfg.server_names, std::vector<std::string>{cfg.api.http.bind, cfg.api.https.bind});
+    auto handler = [this](http::request req, http::responder respond) {
+        if (!api_hosts->allows_host(req.host)) {
+            http::response res;
+            res.status = 421;
+            res.body = nlohmann::json({{"response_code", api::code_string(api::code::malformed_request)}, {"message", http::host_check::refusal(req.host)}})
+                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            res.close = true;
+            return respond(std::move(res));
+        }
+        api->handle(std::move(req), std::move(respond));
+    };
     std::uint16_t http_port = 0, https_port = 0;
     if (cfg.api.http.enabled) {
         http_server = std::make_unique<http::server>(ioc, handler, limits_from(cfg.api));
@@ -235,14 +256,24 @@ void app::impl::arm_housekeeping() {
         // without a reload (one stat every two seconds).
         if (auto m = file_mtime(users.path()); m != users_mtime) {
             users_mtime = m;
-            if (auto err = users.load(); !err.empty())
-                spdlog::error("users file changed but cannot be read, keeping the old users: {}", err);
-            else
-                spdlog::info("users file changed: {} API user(s)", users.names(auth::user_kind::api).size());
-            api->users_changed();
+            users_reloaded("users file changed");
         }
         arm_housekeeping();
     });
+}
+
+// Reads the users file again (user_store keeps the old users when it cannot)
+// and ends what the changes revoke: cached API credentials and admin sessions
+// of users whose record changed or vanished.
+void app::impl::users_reloaded(const char* why) {
+    if (auto err = users.load(); !err.empty())
+        spdlog::error("{}: users file not loaded, still using the {} API user(s) and {} administrator(s) loaded before: {}", why,
+                      users.names(auth::user_kind::api).size(), users.names(auth::user_kind::admin).size(), err);
+    else
+        spdlog::info("{}: users file loaded: {} API user(s), {} administrator(s)", why, users.names(auth::user_kind::api).size(),
+                     users.names(auth::user_kind::admin).size());
+    api->users_changed();
+    if (admin) admin->users_changed();
 }
 
 void app::impl::reload() {
@@ -264,9 +295,8 @@ void app::impl::reload() {
         spdlog::warn("reload: listener, TLS or state_dir changes take effect after a restart");
     file_cfg = next;
     apply(std::move(next));
-    if (auto err = users.load(); !err.empty()) spdlog::error("reload: cannot read users: {}", err);
     users_mtime = file_mtime(users.path());
-    api->users_changed();
+    users_reloaded("reload");
     if (admin)
         if (auto err = admin->load_assets(); !err.empty()) spdlog::error("reload: admin UI files not reloaded: {}", err);
     spdlog::info("reload: configuration applied from {}", opts.config_path);
@@ -287,6 +317,7 @@ void app::impl::apply(config::config next) {
     if (https_server) https_server->set_limits(limits_from(cfg.api));
     if (admin_server) admin_server->set_limits(admin_limits(cfg.admin));
     api->apply_config(cfg);
+    if (api_hosts) api_hosts->set_configured(cfg.server_names);
     modems->apply_config(cfg);
     if (admin) admin->apply_config(cfg);
 }

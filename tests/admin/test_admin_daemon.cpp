@@ -6,13 +6,19 @@
 #include "support/process.hpp"
 #include "support/raw_client.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tls_cert.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include "test_paths.hpp"
 
 using namespace otppi;
@@ -31,10 +37,11 @@ struct browser {
     std::string cookie;  // "otppi_session=..."
     std::string csrf;
     std::string origin;
+    std::string host;  // the Host header; 127.0.0.1:port when empty
 
     test::http_reply call(const std::string& method, const std::string& path, const std::string& body = "", const std::string& extra = "") {
         test::raw_client c(port);
-        std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n";
+        std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + (host.empty() ? "127.0.0.1:" + std::to_string(port) : host) + "\r\n";
         if (!cookie.empty()) req += "Cookie: " + cookie + "\r\n";
         if (!csrf.empty() && method != "GET") req += "X-CSRF-Token: " + csrf + "\r\n";
         if (!origin.empty()) req += "Origin: " + origin + "\r\n";
@@ -99,12 +106,39 @@ protected:
         daemon->signal(SIGTERM);
         EXPECT_EQ(daemon->wait(15s), 0) << daemon->err();
     }
+    // The first-run setup code, as the operator reads it on the device.
+    std::string setup_code() const {
+        auto code = test::slurp(dir / "state/setup-code");
+        while (!code.empty() && code.back() == '\n') code.pop_back();
+        return code;
+    }
     browser logged_in_admin() {
         browser b{admin_port};
         b.open_session();
-        auto created = b.send("POST", "/admin/api/setup", {{"username", "root"}, {"password", "correct horse battery"}}, 201);
+        auto created = b.send("POST", "/admin/api/setup", {{"username", "root"}, {"password", "correct horse battery"}, {"setup_code", setup_code()}}, 201);
         b.csrf = created.value("csrf_token", "");
         return b;
+    }
+    browser logged_in_as(const std::string& user, const std::string& password, int expect = 200) {
+        browser b{admin_port};
+        b.open_session();
+        auto r = b.send("POST", "/admin/api/login", {{"username", user}, {"password", password}}, expect);
+        b.csrf = r.value("csrf_token", "");
+        return b;
+    }
+    // `otppi admin-user ...` / `otppi api-user ...`, as an operator on the box runs them.
+    void cli(const std::vector<std::string>& args, const std::string& input = "") {
+        std::vector<std::string> argv{binary};
+        argv.insert(argv.end(), args.begin(), args.end());
+        argv.insert(argv.end(), {"--config", config_path});
+        auto r = test::run(argv, dir.path(), input);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    // SIGHUP, and wait until the daemon says it is serving again.
+    void reload() {
+        notify.clear();
+        daemon->signal(SIGHUP);
+        ASSERT_TRUE(notify.wait_for("READY=1", 20s)) << daemon->err();
     }
     void wait_modem_ready(browser& b) {
         for (int i = 0; i < 200; ++i) {
@@ -134,6 +168,7 @@ TEST_F(AdminDaemon, ServesThePagesWithAStrictContentSecurityPolicy) {
     EXPECT_TRUE(page.has_header("Content-Type: text/html"));
     EXPECT_THAT(page.head, HasSubstr("Content-Security-Policy: default-src 'self'"));
     EXPECT_THAT(page.head, HasSubstr("X-Frame-Options: DENY"));
+    EXPECT_THAT(page.head, ::testing::Not(HasSubstr("Strict-Transport-Security"))) << "HSTS over plain HTTP means nothing";
     auto etag_pos = page.head.find("ETag: ");
     ASSERT_NE(etag_pos, std::string::npos);
     auto etag = page.head.substr(etag_pos + 6, page.head.find("\r\n", etag_pos) - etag_pos - 6);
@@ -157,14 +192,15 @@ TEST_F(AdminDaemon, FirstRunSetupThenLoginWithRotatedSessionsAndCsrf) {
     ASSERT_THAT(b.cookie, HasSubstr("otppi_session="));
     const std::string anonymous_cookie = b.cookie;
     // No token: refused. A foreign origin: refused even with the token.
-    b.send("POST", "/admin/api/setup", {{"username", "root"}, {"password", "correct horse battery"}}, 403);
+    const json root = {{"username", "root"}, {"password", "correct horse battery"}, {"setup_code", setup_code()}};
+    b.send("POST", "/admin/api/setup", root, 403);
     b.csrf = s["csrf_token"];
     b.origin = "http://evil.example";
-    b.send("POST", "/admin/api/setup", {{"username", "root"}, {"password", "correct horse battery"}}, 403);
+    b.send("POST", "/admin/api/setup", root, 403);
     b.origin = "http://127.0.0.1:" + std::to_string(admin_port);
-    auto weak = b.send("POST", "/admin/api/setup", {{"username", "root"}, {"password", "short"}}, 400);
+    auto weak = b.send("POST", "/admin/api/setup", {{"username", "root"}, {"password", "short"}, {"setup_code", setup_code()}}, 400);
     EXPECT_THAT(weak["error"].get<std::string>(), HasSubstr("at least 8"));
-    auto created = b.send("POST", "/admin/api/setup", {{"username", "root"}, {"password", "correct horse battery"}}, 201);
+    auto created = b.send("POST", "/admin/api/setup", root, 201);
     EXPECT_NE(b.cookie, anonymous_cookie) << "the session id is rotated at login";
     b.csrf = created["csrf_token"];
     EXPECT_EQ(b.get("/admin/api/session")["logged_in"], true);
@@ -179,7 +215,7 @@ TEST_F(AdminDaemon, FirstRunSetupThenLoginWithRotatedSessionsAndCsrf) {
     browser second{admin_port};
     second.open_session();
     EXPECT_EQ(second.get("/admin/api/session")["setup_required"], false);
-    second.send("POST", "/admin/api/setup", {{"username", "mallory"}, {"password", "correct horse battery"}}, 409);
+    second.send("POST", "/admin/api/setup", {{"username", "mallory"}, {"password", "correct horse battery"}, {"setup_code", "00000-00000"}}, 409);
 
     // Wrong passwords: one message for all, then throttled.
     auto wrong = second.send("POST", "/admin/api/login", {{"username", "root"}, {"password", "wrong password!"}}, 401);
@@ -376,4 +412,278 @@ TEST_F(AdminDaemon, MonitorWebSocketNeedsASessionAndStreamsStatus) {
     EXPECT_THAT(got.substr(frame_start), HasSubstr("\"type\":\"status\""));
     EXPECT_THAT(got.substr(frame_start), HasSubstr("\"type\":\"modems\""));
     stop();  // closes the monitor too: the daemon still exits 0 promptly
+}
+
+// ---------------------------------------------------------------- issue 17
+
+TEST_F(AdminDaemon, AdministratorRemovedFromTheCliLosesHisOpenSession) {
+    start();
+    auto root = logged_in_admin();
+    cli({"admin-user", "add", "dave"}, "dave-password-1\n");
+    reload();
+    auto dave = logged_in_as("dave", "dave-password-1");
+    EXPECT_EQ(dave.get("/admin/api/status").value("modems_total", -1), 1);
+    cli({"admin-user", "remove", "dave"});
+    reload();
+    EXPECT_EQ(dave.get("/admin/api/status", 401).value("error", ""), "Please log in.");
+    // The open session cannot make a new administrator either.
+    dave.send("POST", "/admin/api/admins", {{"name", "mallory"}, {"password", "mallory-password"}}, 401);
+    EXPECT_EQ(root.get("/admin/api/admins")["admins"].size(), 1u) << "mallory was created";
+    EXPECT_THAT(daemon->err(), HasSubstr("1 session(s) ended"));
+    stop();
+}
+
+TEST_F(AdminDaemon, PasswordChangedFromTheCliEndsOlderSessionsAndTheNewOneLogsIn) {
+    start();
+    auto root = logged_in_admin();
+    cli({"admin-user", "add", "alice"}, "alice-password-1\n");
+    reload();
+    auto alice_laptop = logged_in_as("alice", "alice-password-1");
+    auto alice_phone = logged_in_as("alice", "alice-password-1");
+    cli({"admin-user", "passwd", "alice"}, "alice-password-2\n");
+    reload();
+    alice_laptop.get("/admin/api/status", 401);
+    alice_phone.get("/admin/api/status", 401);
+    root.get("/admin/api/status", 200);  // another administrator is not touched
+    logged_in_as("alice", "alice-password-1", 401);
+    auto again = logged_in_as("alice", "alice-password-2");
+    EXPECT_EQ(again.get("/admin/api/session")["user"], "alice");
+    // Even the same password set again is a change of credentials.
+    cli({"admin-user", "passwd", "alice"}, "alice-password-2\n");
+    reload();
+    again.get("/admin/api/status", 401);
+    stop();
+}
+
+TEST_F(AdminDaemon, ApiUserPasswordChangedFromTheCliRefusesTheOldPasswordAtOnce) {
+    start();
+    cli({"api-user", "add", "shop"}, "shop-password-1\n");
+    reload();
+    auto call = [&](const std::string& password) {
+        test::raw_client api(api_port);
+        api.send(test::post("/api/otp", R"({"command":"echo","data":{}})", "Authorization: Basic " + auth::base64_encode("shop:" + password) + "\r\n"));
+        return api.read_reply(20s).status;
+    };
+    ASSERT_EQ(call("shop-password-1"), 200);
+    ASSERT_EQ(call("shop-password-1"), 200);  // now from the cache
+    cli({"api-user", "passwd", "shop"}, "shop-password-2\n");
+    reload();
+    EXPECT_EQ(call("shop-password-1"), 401);
+    EXPECT_EQ(call("shop-password-2"), 200);
+    cli({"api-user", "remove", "shop"});
+    reload();
+    EXPECT_EQ(call("shop-password-2"), 401);
+    stop();
+}
+
+TEST_F(AdminDaemon, CorruptUsersFileKeepsTheUsersAndTheLogSaysSoWithoutThrottlingClients) {
+    start();
+    auto root = logged_in_admin();
+    root.send("POST", "/admin/api/api-users", {{"name", "shop"}, {"password", "shop-password-1"}}, 201);
+    {
+        std::ofstream(dir / "state/users.json", std::ios::trunc) << R"({"api_users": {"shop": {"hash": )";
+    }
+    reload();
+    EXPECT_THAT(daemon->err(), HasSubstr("users file not loaded, still using the 1 API user(s) and 1 administrator(s)"));
+    EXPECT_EQ(root.get("/admin/api/admins")["admins"].size(), 1u);
+    logged_in_as("root", "correct horse battery");
+    // Names the daemon cannot know while the file is broken: no failure is
+    // held against the address, so the real login still goes through.
+    browser b{admin_port};
+    b.open_session();
+    for (int i = 0; i < 12; ++i) b.send("POST", "/admin/api/login", {{"username", "newcomer"}, {"password", "newcomer-password"}}, 401);
+    b.send("POST", "/admin/api/login", {{"username", "root"}, {"password", "correct horse battery"}}, 200);
+    test::raw_client api(api_port);
+    api.send(test::post("/api/otp", R"({"command":"echo","data":{}})", "Authorization: Basic " + auth::base64_encode("shop:shop-password-1") + "\r\n"));
+    EXPECT_EQ(api.read_reply(20s).status, 200);
+    stop();
+}
+
+TEST_F(AdminDaemon, FirstRunSetupNeedsTheOneTimeCodeFromTheStateDir) {
+    start();
+    const auto code = setup_code();
+    ASSERT_EQ(code.size(), 11u) << "no setup code in state_dir/setup-code";
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / "state/setup-code").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    // Shown once in the log, at info level, so the operator can read it from the journal.
+    const auto log = daemon->err();
+    ASSERT_NE(log.find(code), std::string::npos);
+    EXPECT_EQ(log.find(code), log.rfind(code));
+
+    browser b{admin_port};
+    b.open_session();
+    const json account = {{"username", "root"}, {"password", "correct horse battery"}};
+    auto missing = b.send("POST", "/admin/api/setup", account, 400);
+    EXPECT_THAT(missing["error"].get<std::string>(), HasSubstr("setup_code"));
+    json wrong = account;
+    wrong["setup_code"] = code == "00000-00000" ? "11111-11111" : "00000-00000";
+    auto refused = b.send("POST", "/admin/api/setup", wrong, 403);
+    EXPECT_THAT(refused["error"].get<std::string>(), HasSubstr("setup-code"));
+    // Typed the forgiving way: lower case, no dash.
+    json right = account;
+    std::string typed;
+    for (char ch : code)
+        if (ch != '-') typed += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    right["setup_code"] = typed;
+    b.send("POST", "/admin/api/setup", right, 201);
+    // Spent: the file goes and the code cannot make a second administrator.
+    for (int i = 0; i < 100 && std::filesystem::exists(dir / "state/setup-code"); ++i) ::usleep(20'000);
+    EXPECT_FALSE(std::filesystem::exists(dir / "state/setup-code"));
+    browser other{admin_port};
+    other.open_session();
+    other.send("POST", "/admin/api/setup", right, 409);
+    stop();
+    // A claimed box makes no new code at the next start.
+    start();
+    EXPECT_FALSE(std::filesystem::exists(dir / "state/setup-code"));
+    stop();
+    EXPECT_THAT(daemon->err(), ::testing::Not(HasSubstr("correct horse")));
+}
+
+TEST_F(AdminDaemon, SetupCodeSurvivesARestartUntilUsedAndWrongCodesAreThrottled) {
+    start();
+    const auto code = setup_code();
+    stop();
+    start();
+    EXPECT_EQ(setup_code(), code) << "a restart before the box is claimed keeps the code the operator noted";
+    EXPECT_EQ(daemon->err().find(code), std::string::npos) << "shown in the log once, when it was made";
+    browser b{admin_port};
+    b.open_session();
+    json guess = {{"username", "mallory"}, {"password", "correct horse battery"}};
+    int refused = 0, throttled = 0;
+    for (int i = 0; i < 12; ++i) {
+        guess["setup_code"] = "0000" + std::to_string(i % 10) + "-00000";
+        if (guess["setup_code"] == code) continue;
+        auto r = b.call("POST", "/admin/api/setup", guess.dump());
+        refused += r.status == 403;
+        throttled += r.status == 429;
+    }
+    EXPECT_EQ(refused, 10);
+    EXPECT_GE(throttled, 1);
+    // Throttled means throttled: the right code waits too.
+    guess["setup_code"] = code;
+    EXPECT_EQ(b.call("POST", "/admin/api/setup", guess.dump()).status, 429);
+    stop();
+}
+
+TEST_F(AdminDaemon, ForeignHostIsRefusedOnBothPortsAndConfiguredNamesAccepted) {
+    cfg["server_names"] = {"gateway.test"};
+    std::ofstream(config_path, std::ios::trunc) << cfg.dump(2);
+    start();
+    // A page of evil.example whose name now resolves to this box (DNS
+    // rebinding): Host and Origin both carry its own name.
+    browser rebound{admin_port};
+    rebound.host = "evil.example:" + std::to_string(admin_port);
+    auto page = rebound.call("GET", "/");
+    EXPECT_EQ(page.status, 421) << page.body;
+    EXPECT_THAT(page.body, HasSubstr("not a name of this device"));
+    EXPECT_EQ(rebound.call("GET", "/admin/api/session").status, 421);
+    test::raw_client api(api_port);
+    api.send("POST /api/otp HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    auto refused = api.read_reply(10s);
+    EXPECT_EQ(refused.status, 421);
+    EXPECT_THAT(refused.body, HasSubstr("server_names"));
+    // This device's names pass: loopback, localhost, the configured one.
+    for (const std::string& host : std::vector<std::string>{"localhost:" + std::to_string(admin_port), "gateway.test:" + std::to_string(admin_port), "[::1]"}) {
+        browser ok{admin_port};
+        ok.host = host;
+        EXPECT_EQ(ok.call("GET", "/").status, 200) << host;
+    }
+    test::raw_client api_ok(api_port);
+    api_ok.send("POST /api/otp HTTP/1.1\r\nHost: gateway.test\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    EXPECT_EQ(api_ok.read_reply(10s).status, 401);  // past the Host check, at the credentials
+    // Origin is checked against the device's names, not against Host.
+    auto root = logged_in_admin();
+    root.host = "gateway.test:" + std::to_string(admin_port);
+    root.origin = "http://localhost:" + std::to_string(admin_port);
+    root.send("PUT", "/admin/api/settings", {{"device_name", "renamed"}}, 200);
+    root.origin = "http://gateway.test:" + std::to_string(admin_port + 1);  // another port is another site
+    root.send("PUT", "/admin/api/settings", {{"device_name", "renamed"}}, 403);
+    stop();
+}
+
+TEST_F(AdminDaemon, OnlyTheUiAssetsAreServedNotOtherFilesOfWebRoot) {
+    std::ofstream(dir / "web/README.md") << "internal notes";
+    std::filesystem::create_directories(dir / "web/backup");
+    std::ofstream(dir / "web/backup/index.html") << "old";
+    std::filesystem::create_directories(dir / "web/assets/pages");
+    std::ofstream(dir / "web/assets/pages/home.js") << "export {};";
+    start();
+    browser b{admin_port};
+    EXPECT_EQ(b.call("GET", "/README.md").status, 404);
+    EXPECT_EQ(b.call("GET", "/backup/index.html").status, 404);
+    EXPECT_EQ(b.call("GET", "/index.html").status, 200);
+    EXPECT_EQ(b.call("GET", "/assets/pages/home.js").status, 200);
+    stop();
+}
+
+namespace {
+// GET / over TLS with OpenSSL as the client: the response head.
+std::string tls_get_head(std::uint16_t port) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string out;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+        SSL* ssl = SSL_new(ctx);
+        SSL_set_fd(ssl, fd);
+        SSL_set_tlsext_host_name(ssl, "localhost");
+        if (SSL_connect(ssl) == 1) {
+            const std::string req = "GET / HTTP/1.1\r\nHost: localhost:" + std::to_string(port) + "\r\nConnection: close\r\n\r\n";
+            SSL_write(ssl, req.data(), static_cast<int>(req.size()));
+            char buf[4096];
+            int n;
+            while (out.find("\r\n\r\n") == std::string::npos && (n = SSL_read(ssl, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+        }
+        SSL_free(ssl);
+    }
+    ::close(fd);
+    SSL_CTX_free(ctx);
+    return out.substr(0, out.find("\r\n\r\n"));
+}
+}  // namespace
+
+TEST_F(AdminDaemon, HstsIsSentWhenTheAdminUiRunsOverTls) {
+    ASSERT_TRUE(test::make_self_signed(dir / "cert.pem", dir / "key.pem"));
+    cfg["admin"]["https"] = true;
+    cfg["admin"]["cert_file"] = dir / "cert.pem";
+    cfg["admin"]["key_file"] = dir / "key.pem";
+    std::ofstream(config_path, std::ios::trunc) << cfg.dump(2);
+    start();
+    const auto head = tls_get_head(admin_port);
+    ASSERT_THAT(head, HasSubstr("HTTP/1.1 200"));
+    EXPECT_THAT(head, HasSubstr("Strict-Transport-Security: max-age=31536000"));
+    stop();
+}
+
+TEST_F(AdminDaemon, OneSessionCannotTakeEveryMonitorSlot) {
+    start();
+    auto b = logged_in_admin();
+    const std::string handshake = "GET /admin/ws HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(admin_port) +
+                                  "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://127.0.0.1:" + std::to_string(admin_port) + "\r\n";
+    std::vector<std::unique_ptr<test::raw_client>> open;
+    for (int i = 0; i < 4; ++i) {
+        open.push_back(std::make_unique<test::raw_client>(admin_port));
+        open.back()->send(handshake + "Cookie: " + b.cookie + "\r\n\r\n");
+        ASSERT_FALSE(open.back()->closed_by_peer(1500ms)) << i;
+        ASSERT_THAT(open.back()->buffered(), HasSubstr("HTTP/1.1 101")) << i;
+    }
+    test::raw_client fifth(admin_port);
+    fifth.send(handshake + "Cookie: " + b.cookie + "\r\n\r\n");
+    auto r = fifth.read_reply(10s);
+    EXPECT_EQ(r.status, 429);
+    EXPECT_THAT(r.body, HasSubstr("Close one"));
+    // Another administrator's session still gets a monitor.
+    b.send("POST", "/admin/api/admins", {{"name", "second"}, {"password", "second-password"}}, 201);
+    auto other = logged_in_as("second", "second-password");
+    test::raw_client theirs(admin_port);
+    theirs.send(handshake + "Cookie: " + other.cookie + "\r\n\r\n");
+    ASSERT_FALSE(theirs.closed_by_peer(1500ms));
+    EXPECT_THAT(theirs.buffered(), HasSubstr("HTTP/1.1 101"));
+    stop();
 }

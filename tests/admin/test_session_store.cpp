@@ -92,3 +92,18 @@ TEST_F(Sessions, RejectsOversizedOrUnknownIds) {
     EXPECT_EQ(store.find(std::string(500, 'a')), nullptr);
     EXPECT_EQ(store.find("not-a-session"), nullptr);
 }
+
+TEST_F(Sessions, SessionsKeepTheCredentialStampTheyLoggedInWithAndRemoveIfEndsStaleOnes) {
+    std::string a1, a2, b, anon;
+    store.login("", "alice", a1, "hash-1");
+    store.login("", "alice", a2, "hash-2");
+    store.login("", "bob", b, "hash-b");
+    store.create(anon);
+    EXPECT_EQ(store.find(a1)->credential, "hash-1");
+    // alice's record now has hash-2: only her session opened with hash-1 goes.
+    EXPECT_EQ(store.remove_if([](const admin::admin_session& s) { return s.user == "alice" && s.credential != "hash-2"; }), 1u);
+    EXPECT_EQ(store.find(a1), nullptr);
+    EXPECT_NE(store.find(a2), nullptr);
+    EXPECT_NE(store.find(b), nullptr);
+    EXPECT_NE(store.find(anon), nullptr);
+}

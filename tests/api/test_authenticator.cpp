@@ -1,9 +1,13 @@
 #include "otppi/api/authenticator.hpp"
 #include "otppi/auth/password.hpp"
+#include "otppi/core/files.hpp"
 #include "support/manual_loop.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
+
+#include <optional>
+#include <vector>
 
 using namespace otppi;
 using api::auth_result;
@@ -173,4 +177,47 @@ TEST_F(Authenticator, CheckCachedAnswersOnlyFromTheCache) {
     // Nor after the entry aged out.
     clock.advance(std::chrono::minutes(6));
     EXPECT_FALSE(authn.check_cached(basic("app", "s3cret-pass"), "10.0.0.1", user));
+}
+
+TEST_F(Authenticator, PasswordChangedWhileItsHashRanDoesNotLetTheOldPasswordIn) {
+    std::vector<std::function<void()>> held;  // the slow hash, run when the test says
+    api::authenticator a{users, clock, [&](std::function<void()> fn) { held.push_back(std::move(fn)); }, loop.executor(), 5};
+    std::optional<auth_result> got;
+    a.check(basic("app", "s3cret-pass"), "10.0.0.1", [&](auth_result r, std::string) { got = r; });
+    users.put(auth::user_kind::api, "app", {auth::hash_password("new-password", {10, 8, 1}), 0});
+    a.users_changed();
+    for (auto& fn : held) fn();
+    loop.drain();
+    ASSERT_TRUE(got);
+    EXPECT_EQ(*got, auth_result::unauthorized);
+    std::string user;
+    EXPECT_FALSE(a.check_cached(basic("app", "s3cret-pass"), "10.0.0.1", user)) << "the old password was cached";
+}
+
+TEST_F(Authenticator, UsersChangedDropsOnlyTheChangedUsersCacheEntries) {
+    users.put(auth::user_kind::api, "other", {auth::hash_password("other-pass", {10, 8, 1}), 0});
+    ASSERT_EQ(check(basic("app", "s3cret-pass")).first, auth_result::ok);
+    ASSERT_EQ(check(basic("other", "other-pass")).first, auth_result::ok);
+    ASSERT_EQ(authn.cache_size(), 2u);
+    users.put(auth::user_kind::api, "app", {auth::hash_password("new-password", {10, 8, 1}), 0});
+    authn.users_changed();
+    EXPECT_EQ(authn.cache_size(), 1u);
+    hashes = 0;
+    EXPECT_EQ(check(basic("other", "other-pass")).first, auth_result::ok);
+    EXPECT_EQ(hashes, 0) << "an unrelated user's entry was dropped";
+    users.remove(auth::user_kind::api, "other");
+    authn.users_changed();
+    EXPECT_EQ(authn.cache_size(), 0u);
+}
+
+TEST_F(Authenticator, UnreadableUsersFileDoesNotCountUnknownNamesAgainstTheClient) {
+    // The file on disk is broken: the store keeps its users, and a name it
+    // does not know may be in the broken file. Those failures are ours.
+    ASSERT_EQ(core::atomic_write_file(users.path(), "{\"api_users\": {\"new\": ", 0600), "");
+    ASSERT_NE(users.load(), "");
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(check(basic("new", "new-password"), "192.0.2.9").first, auth_result::unauthorized) << i;
+    EXPECT_EQ(check(basic("app", "s3cret-pass"), "192.0.2.9").first, auth_result::ok) << "throttled by failures that were not the client's";
+    // A wrong password of a known user still counts.
+    for (int i = 0; i < 5; ++i) check(basic("app", "guess" + std::to_string(i)), "192.0.2.10");
+    EXPECT_EQ(check(basic("app", "s3cret-pass"), "192.0.2.10").first, auth_result::throttled);
 }

@@ -86,3 +86,31 @@ TEST(UserStore, CorruptFileReported) {
     user_store users(dir.path());
     EXPECT_NE(users.load(), "");
 }
+
+TEST(UserStore, CorruptFileOnReloadKeepsTheUsersLoadedBefore) {
+    otppi::test::temp_dir dir;
+    user_store users(dir.path());
+    users.put(user_kind::api, "app1", {hash_password("secret-1", fast), 1});
+    users.put(user_kind::admin, "root", {hash_password("secret-2", fast), 2});
+    ASSERT_EQ(users.save(), "");
+    ASSERT_EQ(users.load(), "");
+    EXPECT_EQ(users.load_error(), "");
+    // Every way a file can be broken half-way through: nothing of it is taken.
+    for (const char* broken : {"{not json", "[]", R"({"api_users": {"app2": {"hash": "$scrypt$x"}}, "admin_users": []})",
+                               R"({"api_users": {"app2": {"hash": "h"}, "bad name": {"hash": "h"}}})",
+                               R"({"api_users": {"app2": {"hash": "h", "created": "yesterday"}}})"}) {
+        ASSERT_EQ(otppi::core::atomic_write_file(users.path(), broken, 0600), "");
+        EXPECT_NE(users.load(), "") << broken;
+        EXPECT_NE(users.load_error(), "") << broken;
+        EXPECT_NE(users.find(user_kind::api, "app1"), nullptr) << broken;
+        EXPECT_NE(users.find(user_kind::admin, "root"), nullptr) << broken;
+        EXPECT_EQ(users.find(user_kind::api, "app2"), nullptr) << broken;
+    }
+    // Fixed: the file's users, and the error is gone.
+    ASSERT_EQ(otppi::core::atomic_write_file(users.path(), R"({"api_users": {"app2": {"hash": "h"}}})", 0600), "");
+    EXPECT_EQ(users.load(), "");
+    EXPECT_EQ(users.load_error(), "");
+    EXPECT_EQ(users.find(user_kind::api, "app1"), nullptr);
+    EXPECT_NE(users.find(user_kind::api, "app2"), nullptr);
+    EXPECT_TRUE(users.empty(user_kind::admin));
+}

@@ -9,6 +9,9 @@ import { waitFor } from './harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+/** A name of another site that the browser resolves to 127.0.0.1 (see launchChromium). */
+export const REBIND_NAME = 'rebind.example';
+
 /** playwright-core from tests/web/node_modules, at the version package.json pins. */
 export async function loadPlaywright() {
   const pkg = JSON.parse(await readFile(path.join(here, 'package.json'), 'utf8'));
@@ -33,6 +36,8 @@ export async function launchChromium(playwright) {
     throw new Error(`Chromium not found at ${executablePath}.\n  Install it with scripts/install-deps.sh --test (Debian package "chromium"), or set CHROMIUM to its path.`);
   }
   const args = ['--no-proxy-server', '--disable-dev-shm-usage', '--disable-extensions', '--no-first-run', '--no-default-browser-check'];
+  // DNS rebinding, played without DNS: a foreign name that resolves to the daemon's address.
+  args.push(`--host-resolver-rules=MAP ${REBIND_NAME} 127.0.0.1`);
   // Chromium's sandbox refuses to run as root; the pages are our own, on loopback.
   if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
   return playwright.chromium.launch({ executablePath, headless: true, args, timeout: 30000 });

@@ -191,6 +191,11 @@ export class Gateway {
     await writeFile(this.configPath, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   }
 
+  /** The first-run setup code, read where the operator reads it: state_dir/setup-code. */
+  async setupCode() {
+    return (await readFile(path.join(this.dir, 'state', 'setup-code'), 'utf8')).trim();
+  }
+
   async startSim(m, name) {
     m.link = path.join(this.dir, name);
     const args = ['--link', m.link, '--send-delay-ms', '20'];

@@ -3,7 +3,7 @@
 // page logged a console error, threw, violated the CSP or reached outside the daemon's origin.
 
 import assert from 'node:assert/strict';
-import { WatchedContext } from './browser.mjs';
+import { WatchedContext, REBIND_NAME } from './browser.mjs';
 import { waitFor, request, serveOnce } from './harness.mjs';
 import { byId, expectText, expectAttribute, expectStatus, goto, login, pageFetch } from './ui.mjs';
 
@@ -22,6 +22,20 @@ export const scenarios = [
       await page.goto(`${t.base}/`);
       await byId(page, 'setup-form').waitFor();
       assert.equal(await page.title(), `${t.deviceName} · otppi admin`);
+      // A wrong setup code is refused by the daemon, with the reason under the field.
+      const code = await t.gw.setupCode();
+      assert.match(code, /^[0-9A-Z]{5}-[0-9A-Z]{5}$/, 'the setup code in state_dir/setup-code');
+      await byId(page, 'setup-code').fill(code.startsWith('00000') ? '11111-11111' : '00000-00000');
+      await byId(page, 'setup-username').fill(t.admin.user);
+      await byId(page, 'setup-password').fill(t.admin.password);
+      await byId(page, 'setup-password2').fill(t.admin.password);
+      await t.wc.expectConsoleErrors(HTTP_ERROR([403]), 1, async () => {
+        await byId(page, 'setup-submit').click();
+        await expectStatus(page, 'setup-form-status', 'error', /setup code/i);
+      });
+      await expectText(byId(page, 'setup-code-error'), /\S/, 'the setup code error');
+      // Typed as a person might: lower case, without the dash.
+      await byId(page, 'setup-code').fill(code.replace('-', '').toLowerCase());
       // The page checks the repeated password itself, before anything is sent.
       await byId(page, 'setup-username').fill(t.admin.user);
       await byId(page, 'setup-password').fill(t.admin.password);
@@ -41,6 +55,8 @@ export const scenarios = [
       // Setup is closed now, for everyone.
       const again = await request(`${t.base}/admin/api/session`);
       assert.equal(JSON.parse(again.body).setup_required, false);
+      // The code is spent: its file is gone.
+      await assert.rejects(t.gw.setupCode(), /ENOENT/, 'state_dir/setup-code is still there after the setup');
     },
   },
   {
@@ -371,6 +387,29 @@ export const scenarios = [
       await goto(page, t.base, 'dashboard');
       await expectText(byId(page, 'status-sent-today'), /Sent today\s*1$/, 'the sent-today card');
       await expectText(byId(page, 'status-failed-today'), /Failed today\s*0$/, 'the failed-today card');
+    },
+  },
+  {
+    name: 'DNS rebinding: a page under another name that resolves to the device gets 421',
+    async run(t) {
+      // A context of its own: the watched one would (rightly) flag the foreign origin.
+      const ctx = await t.browser.newContext();
+      try {
+        const page = await ctx.newPage();
+        const port = new URL(t.base).port;
+        const res = await page.goto(`http://${REBIND_NAME}:${port}/`);
+        assert.equal(res.status(), 421, `the page under ${REBIND_NAME} answered ${res.status()}`);
+        assert.match(await res.text(), /not a name of this device/);
+        // Script of that page, same-origin to it, cannot reach the API either.
+        const api = await page.evaluate(async () => {
+          const r = await fetch('/admin/api/session');
+          return { status: r.status, body: await r.text() };
+        });
+        assert.equal(api.status, 421, `GET /admin/api/session from ${REBIND_NAME} answered ${api.status}: ${api.body}`);
+        assert.doesNotMatch(api.body, /csrf_token/);
+      } finally {
+        await ctx.close();
+      }
     },
   },
 ];

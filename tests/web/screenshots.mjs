@@ -30,6 +30,7 @@ export async function takeScreenshots(t, dir) {
     const page = await wc.newPage();
     await page.goto(`${t.base}/`);
     await byId(page, 'setup-form').waitFor();
+    await byId(page, 'setup-code').fill(await t.gw.setupCode());
     await byId(page, 'setup-username').fill(t.admin.user);
     await shoot(page, dir, 'setup', files);
     await byId(page, 'setup-password').fill(t.admin.password);

@@ -18,8 +18,9 @@ struct asset {
 
 class asset_store {
 public:
-    // Reads every regular file under `root` (no hidden files, at most
-    // `max_total` bytes). Empty string on success, else why not; on failure
+    // Reads the UI's files under `root`: index.html and everything under
+    // assets/ (no hidden files, at most `max_total` bytes); nothing else in
+    // the folder is ever served. Empty string on success, else why not; on failure
     // the previous content is kept.
     std::string load(const std::string& root, std::size_t max_total = 16 * 1024 * 1024);
     // "/" is index.html; other paths map to files relative to the root.

@@ -78,6 +78,9 @@ public:
     void handle(http::request req, http::responder respond);
     // Session timeouts and the like, after a reload.
     void apply_config(const config::config& cfg);
+    // The users file was (re)loaded: ends the sessions (and monitors) of every
+    // administrator whose record changed or vanished.
+    void users_changed();
     // Feeds the live monitor.
     void on_pool_event(const pool::pool_event& ev);
     // Closes monitor connections and timers (daemon stop).

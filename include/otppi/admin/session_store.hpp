@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <unordered_map>
 
@@ -33,6 +34,12 @@ struct admin_session {
     core::Clock::time_point created{};
     core::Clock::time_point last_seen{};
     core::Clock::time_point login_at{};
+    // The user's password hash when this session logged in: a session is
+    // only as good as the credentials it was opened with, so any change of
+    // the record (new password from the UI, the CLI or a reload; user gone)
+    // ends it. The stored hash is salted anew on every change, so even the
+    // same password typed again yields a different stamp.
+    std::string credential;
     bool logged_in() const { return !user.empty(); }
 };
 
@@ -49,11 +56,14 @@ public:
     // Whether the session is live, without refreshing it (the monitor
     // WebSocket checks this: an open dashboard does not keep a session alive).
     bool alive(const std::string& id) const;
-    // Ends `old_id` (if any) and returns a new logged-in session for `user`.
-    admin_session& login(const std::string& old_id, const std::string& user, std::string& id_out);
+    // Ends `old_id` (if any) and returns a new logged-in session for `user`,
+    // stamped with `credential` (the password hash it was checked against).
+    admin_session& login(const std::string& old_id, const std::string& user, std::string& id_out, std::string credential = {});
     void remove(const std::string& id);
     // Ends every session of `user` except `keep_id` (password changed, user removed).
     void remove_user(const std::string& user, const std::string& keep_id = {});
+    // Ends every session for which `stale` is true; returns how many.
+    std::size_t remove_if(const std::function<bool(const admin_session&)>& stale);
     std::size_t size() const { return sessions_.size(); }
 
     static std::string random_token();

@@ -113,6 +113,9 @@ struct modem_config {
 struct config {
     std::string device_name = "OTP-Pi";
     std::string state_dir = "/var/lib/otppi";
+    // Extra names (DNS names, addresses behind NAT) that Host and Origin may
+    // carry on both ports, besides the device's own (http/host_check.hpp).
+    std::vector<std::string> server_names;
     api_config api;
     admin_config admin;
     general_config general;

@@ -20,18 +20,33 @@ function authFrame(session, title, intro, form) {
 }
 
 export function renderSetup(root, { session, message, done, restart }) {
+  // The one-time code the daemon wrote to its state directory and its log at
+  // first start: proof that whoever claims the box has access to it.
+  const code = field({
+    id: 'setup-code',
+    name: 'setup_code',
+    label: 'Setup code',
+    autocomplete: 'off',
+    required: true,
+    maxlength: 64,
+    autocapitalize: 'characters',
+    spellcheck: 'false',
+    placeholder: 'XXXXX-XXXXX',
+    help: 'On the device: sudo cat /var/lib/otppi/setup-code, or the line "Setup code" in journalctl -u otppi.',
+  });
   const name = field({ id: 'setup-username', name: 'username', label: 'User name', autocomplete: 'username', required: true, help: NAME_HELP, autocapitalize: 'none', spellcheck: 'false' });
   const pw = field({ id: 'setup-password', name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', required: true, help: PASSWORD_HELP });
   const pw2 = field({ id: 'setup-password2', name: 'password2', label: 'Repeat the password', type: 'password', autocomplete: 'new-password', required: true });
-  const form = h('form', { class: 'stack', testid: 'setup-form' }, formStatus('setup-form-status'), name.el, pw.el, pw2.el, submitButton('Create administrator', { testid: 'setup-submit' }));
+  const form = h('form', { class: 'stack', testid: 'setup-form' }, formStatus('setup-form-status'), code.el, name.el, pw.el, pw2.el, submitButton('Create administrator', { testid: 'setup-submit' }));
   onSubmit(form, async () => {
     const problems = [];
+    if (!code.input.value.trim()) problems.push([code.input, 'Enter the setup code shown on the device.']);
     checkName(name.input, problems);
     checkPassword(pw.input, problems, pw2.input);
     if (problems.length) return showLocalErrors(form, problems);
     let answer;
     try {
-      answer = await post('/setup', { username: name.input.value, password: pw.input.value }, { handle401: false });
+      answer = await post('/setup', { setup_code: code.input.value.trim(), username: name.input.value, password: pw.input.value }, { handle401: false });
     } catch (e) {
       // Someone else finished the setup in the meantime: log in instead.
       if (e.status === 409) return restart('An administrator exists already. Please log in.');
@@ -41,9 +56,9 @@ export function renderSetup(root, { session, message, done, restart }) {
     const fresh = answer.csrf_token ? answer : await get('/session', { handle401: false });
     done({ ...fresh, user: answer.user || fresh.user || name.input.value });
   });
-  root.append(authFrame(session, 'Create the first administrator', 'No administrator exists yet. The account you create here can log in to this page and add others.', form));
+  root.append(authFrame(session, 'Create the first administrator', 'No administrator exists yet. Enter the setup code of this device, then the account to create: it can log in to this page and add others.', form));
   if (message) showStatus(form, 'info', message);
-  name.input.focus();
+  code.input.focus();
 }
 
 export function renderLogin(root, { session, message, done }) {
