@@ -38,7 +38,7 @@ TEST(SimcomVoiceFsm, LateClccAnswerIsNotTakenForTheReadoutsAnswer) {
     EXPECT_EQ(fsm.answer().error, "the callee hung up during the readout");
 }
 
-TEST(SimcomVoiceFsm, ModemThatCannotListCallsGetsTheFixedDelayThenNoAnswerHangsUp) {
+TEST(SimcomVoiceFsm, ModemThatCannotListCallsSpeaksAfterTheFixedDelay) {
     auto fsm = make();
     op_harness h(fsm);
     h.opts.voice_answer_timeout = 8000ms;
