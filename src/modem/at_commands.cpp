@@ -521,6 +521,31 @@ std::optional<bool> parse_clck(lines_view lines) {
     return *v == 1;
 }
 
+// ------------------------------------------------------------------ calls
+
+std::vector<call_entry> parse_clcc(lines_view lines) {
+    std::vector<call_entry> out;
+    for (const auto& l : lines) {
+        if (!istarts_with(trim(l), "+CLCC:")) continue;
+        auto f = detail::split_fields(detail::after_colon(l));
+        auto id = field_int(f, 0), dir = field_int(f, 1), stat = field_int(f, 2);
+        if (!dir || !stat) continue;  // neither ours nor theirs can be told
+        call_entry c;
+        c.id = id.value_or(-1);
+        c.outgoing = *dir == 0;
+        c.stat = *stat;
+        out.push_back(c);
+    }
+    return out;
+}
+
+std::optional<int> outgoing_call_state(lines_view lines) {
+    std::optional<int> stat;
+    for (const auto& c : parse_clcc(lines))
+        if (c.outgoing) stat = c.stat;  // the last listed: the newest call
+    return stat;
+}
+
 // ------------------------------------------------------------------ USSD
 
 std::optional<ussd_response> parse_cusd(std::string_view line) {
@@ -554,50 +579,6 @@ std::optional<ussd_response> parse_cusd(std::string_view line) {
     if (!f.empty()) r.text = f[0].value;
     r.dcs = field_int(f, 1);
     return r;
-}
-
-cbs_alphabet ussd_alphabet(int dcs) noexcept {
-    if (dcs < 0 || dcs > 255) return cbs_alphabet::gsm7;
-    const int group = dcs >> 4;
-    const int alpha_bits = (dcs >> 2) & 0x3;
-    switch (group) {
-        case 0x1:
-            // 0001 0001: UCS2 preceded by a language indication.
-            return dcs == 0x11 ? cbs_alphabet::ucs2 : cbs_alphabet::gsm7;
-        case 0x4:
-        case 0x5:
-        case 0x6:
-        case 0x7:  // general data coding
-        case 0x9:  // message with UDH
-            if (alpha_bits == 1) return cbs_alphabet::eight_bit;
-            if (alpha_bits == 2) return cbs_alphabet::ucs2;
-            return cbs_alphabet::gsm7;
-        case 0xE:
-            return cbs_alphabet::eight_bit;  // WAP defined
-        case 0xF:
-            return (dcs & 0x04) ? cbs_alphabet::eight_bit : cbs_alphabet::gsm7;
-        default:
-            // Language groups and reserved groups: 23.038 says to assume the
-            // GSM 7-bit default alphabet.
-            return cbs_alphabet::gsm7;
-    }
-}
-
-ussd_text decode_ussd_text(const ussd_response& r, bool packed_gsm7_hex) {
-    if (!r.text) return {};
-    const std::string& t = *r.text;
-    switch (ussd_alphabet(r.dcs.value_or(15))) {
-        case cbs_alphabet::ucs2:
-            if (auto u = detail::ucs2_hex_to_utf8(t)) return {std::move(*u), ussd_text::form_t::ucs2};
-            break;
-        case cbs_alphabet::gsm7:
-            if (packed_gsm7_hex && t.size() % 2 == 0 && detail::is_hex(t)) return {t, ussd_text::form_t::packed_gsm7_hex};
-            break;
-        case cbs_alphabet::eight_bit:
-            if (t.size() % 2 == 0 && detail::is_hex(t)) return {t, ussd_text::form_t::eight_bit_hex};
-            break;
-    }
-    return {t, ussd_text::form_t::plain};
 }
 
 // -------------------------------------------------- error classification
@@ -771,21 +752,6 @@ std::optional<at_command> make_send_pdu(std::string_view hex_pdu, std::chrono::m
     return c;
 }
 
-std::optional<at_command> make_ussd(std::string_view code, int dcs) {
-    if (code.empty() || code.size() > 182 || dcs < 0 || dcs > 255) return std::nullopt;
-    for (char ch : code) {
-        bool ok = (ch >= '0' && ch <= '9') || ch == '*' || ch == '#' || ch == '+' || (ch >= 'A' && ch <= 'F') || (ch >= 'a' && ch <= 'f');
-        if (!ok) return std::nullopt;
-    }
-    at_command c;
-    c.text = "AT+CUSD=1,\"" + std::string(code) + "\"," + std::to_string(dcs);
-    // The OK comes at once; the answer is a +CUSD URC much later.
-    c.timeout = std::chrono::seconds(10);
-    return c;
-}
-
-at_command make_ussd_cancel() { return make_command("AT+CUSD=2"); }
-
 at_command make_list_pdus(int stat, std::chrono::milliseconds timeout) {
     return make_command("AT+CMGL=" + std::to_string(stat < 0 || stat > 4 ? 4 : stat), timeout);
 }
@@ -801,23 +767,5 @@ std::optional<at_command> make_delete_sms(int index) {
 }
 
 bool is_valid_pin(std::string_view pin) noexcept { return pin.size() >= 4 && pin.size() <= 8 && all_digits(pin); }
-
-std::optional<at_command> make_enter_pin(std::string_view pin) {
-    if (!is_valid_pin(pin)) return std::nullopt;
-    at_command c = make_command("AT+CPIN=\"" + std::string(pin) + "\"", std::chrono::seconds(15));
-    c.info_prefix.clear();  // "+CPIN: READY" after a PIN is a URC on most modems
-    c.sensitive = true;
-    return c;
-}
-
-at_command make_clck_query() { return make_command("AT+CLCK=\"SC\",2", std::chrono::seconds(15)); }
-
-std::optional<at_command> make_clck_set(bool enable, std::string_view pin) {
-    if (!is_valid_pin(pin)) return std::nullopt;
-    at_command c =
-        make_command("AT+CLCK=\"SC\"," + std::string(enable ? "1" : "0") + ",\"" + std::string(pin) + "\"", std::chrono::seconds(15));
-    c.sensitive = true;
-    return c;
-}
 
 }  // namespace otppi::modem

@@ -90,6 +90,15 @@ std::string_view to_string(at_status s) noexcept {
     return "?";
 }
 
+std::string describe(const at_result& r) {
+    std::string s(to_string(r.status));
+    if (r.status == at_status::cms_error) s = "+CMS ERROR";
+    if (r.status == at_status::cme_error) s = "+CME ERROR";
+    if (r.code) s += ' ' + std::to_string(*r.code);
+    if (!r.error_text.empty()) s += " (" + r.error_text + ')';
+    return s;
+}
+
 std::string_view to_string(urc_kind k) noexcept {
     switch (k) {
         case urc_kind::sms_stored:

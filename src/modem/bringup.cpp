@@ -39,13 +39,6 @@ std::string_view to_string(bringup_error e) noexcept {
 
 namespace {
 
-std::string describe(const at_result& r) {
-    std::string s(to_string(r.status));
-    if (r.code) s += ' ' + std::to_string(*r.code);
-    if (!r.error_text.empty()) s += " (" + r.error_text + ')';
-    return s;
-}
-
 step_outcome next() { return {}; }
 step_outcome retry(bringup_error e, std::string detail = {}) { return {step_verdict::retry, e, std::move(detail)}; }
 step_outcome failure(bringup_error e, std::string detail = {}) { return {step_verdict::fail, e, std::move(detail)}; }

@@ -420,3 +420,21 @@ TEST(Detail, Ucs2) {
 }
 
 }  // namespace
+
+namespace {
+using namespace otppi::modem;
+
+TEST(Calls, ClccListsCallsAndFindsOurOutgoingOne) {
+    const std::vector<std::string> lines = {"+CLCC: 1,1,4,0,0,\"+6281111111\",145,\"\"", "+CLCC: 2,0,3,0,0,\"+6281234567890\",145,\"\""};
+    auto calls = parse_clcc(lines);
+    ASSERT_EQ(calls.size(), 2u);
+    EXPECT_FALSE(calls[0].outgoing);
+    EXPECT_EQ(calls[0].stat, 4);
+    EXPECT_TRUE(calls[1].outgoing);
+    EXPECT_EQ(calls[1].id, 2);
+    EXPECT_EQ(outgoing_call_state(lines), 3);
+    // An incoming call alone is not ours; garbage and other lines are skipped.
+    EXPECT_EQ(outgoing_call_state(std::vector<std::string>{"+CLCC: 1,1,4,0,0", "+CLCC: x", "OK"}), std::nullopt);
+    EXPECT_TRUE(parse_clcc(std::vector<std::string>{}).empty());
+}
+}  // namespace

@@ -32,19 +32,19 @@ TEST(VendorFor, PicksByManufacturerAndModel) {
 TEST(VendorProfiles, QuirksAsData) {
     const auto& g = generic_vendor();
     EXPECT_EQ(g.iccid_command, "AT+CCID");
-    EXPECT_FALSE(g.supports_imei_change);
-    EXPECT_FALSE(g.supports_tts);
+    EXPECT_FALSE(g.imei_change != nullptr);
+    EXPECT_FALSE(g.voice != nullptr);
     EXPECT_TRUE(g.extra_init.empty());
     EXPECT_EQ(g.cnmi, "AT+CNMI=2,1,0,1,0");
 
     const auto& s = simcom_vendor();
-    EXPECT_TRUE(s.supports_imei_change);
-    EXPECT_TRUE(s.supports_tts);
+    EXPECT_TRUE(s.imei_change != nullptr);
+    EXPECT_TRUE(s.voice != nullptr);
     EXPECT_EQ(s.send_timeout, 60s);
     ASSERT_EQ(s.extra_init.size(), 1u);
     EXPECT_EQ(s.extra_init[0].command, "AT+CSCLK=0");
-    EXPECT_FALSE(simcom_lte_vendor().supports_imei_change);
-    EXPECT_TRUE(simcom_lte_vendor().supports_tts);
+    EXPECT_FALSE(simcom_lte_vendor().imei_change != nullptr);
+    EXPECT_TRUE(simcom_lte_vendor().voice != nullptr);
 
     const auto& h = huawei_vendor();
     EXPECT_EQ(h.iccid_command, "AT^ICCID?");
@@ -59,7 +59,7 @@ TEST(VendorProfiles, QuirksAsData) {
     EXPECT_EQ(q.iccid_prefix, "+QCCID:");
     EXPECT_EQ(q.send_timeout, 120s);
 
-    EXPECT_TRUE(mediatek_vendor().supports_imei_change);
+    EXPECT_TRUE(mediatek_vendor().imei_change != nullptr);
     // Every profile's send deadline is within what vendors document.
     for (const vendor_profile* v : {&g, &s, &simcom_lte_vendor(), &h, &huawei_legacy_vendor(), &q, &mediatek_vendor()}) {
         EXPECT_GE(v->send_timeout, 60s) << v->name;

@@ -161,6 +161,19 @@ std::optional<int> parse_cmms(lines_view lines);
 // AT+CLCK="SC",2 -> whether the SIM PIN lock is on.
 std::optional<bool> parse_clck(lines_view lines);
 
+// ------------------------------------------------------------------ calls
+// One line of AT+CLCC: +CLCC: <id>,<dir>,<stat>,<mode>,<mpty>[,<number>,<type>]
+// (27.007 7.18). stat: 0 active, 1 held, 2 dialling, 3 alerting, 4 incoming,
+// 5 waiting. The number is not kept (personal data, and not needed).
+struct call_entry {
+    int id = -1;
+    bool outgoing = false;  // <dir> 0: mobile originated
+    int stat = -1;
+};
+std::vector<call_entry> parse_clcc(lines_view lines);
+// The <stat> of our outgoing call (the last one listed), if any is listed.
+std::optional<int> outgoing_call_state(lines_view lines);
+
 // ------------------------------------------------------------------- USSD
 struct ussd_response {
     int status = 0;                   // 0 done, 1 network waits for a reply, 2 cancelled, 4 unsupported, 5 timeout

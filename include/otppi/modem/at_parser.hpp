@@ -67,6 +67,8 @@ struct at_result {
 
     bool ok() const noexcept { return status == at_status::ok; }
 };
+// For logs and error texts: "+CME ERROR 10 (SIM not inserted)", "timeout".
+std::string describe(const at_result& r);
 
 enum class urc_kind : std::uint8_t {
     sms_stored,            // +CMTI: "SM",3

@@ -1,4 +1,5 @@
 #include "otppi/modem/vendors/generic.hpp"
+#include "otppi/modem/vendors/extensions.hpp"
 
 #include "otppi/modem/at_parser.hpp"
 #include "otppi/modem/vendors/huawei.hpp"
@@ -22,7 +23,7 @@ const vendor_profile& generic_vendor() {
 }
 
 const vendor_profile& mediatek_vendor() {
-    static const vendor_profile p{.name = "mediatek", .supports_imei_change = true};
+    static const vendor_profile p{.name = "mediatek", .imei_change = &mediatek_imei()};
     return p;
 }
 

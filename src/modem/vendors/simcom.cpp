@@ -1,4 +1,5 @@
 #include "otppi/modem/vendors/simcom.hpp"
+#include "otppi/modem/vendors/extensions.hpp"
 
 #include <array>
 #include <cstdint>
@@ -19,8 +20,8 @@ const vendor_profile& simcom_vendor() {
         .name = "simcom",
         .iccid_command = "AT+CCID",  // answers bare digits on SIM800
         .iccid_prefix = "+CCID:",
-        .supports_imei_change = true,
-        .supports_tts = true,
+        .imei_change = &mediatek_imei(),
+        .voice = &simcom_voice(),
         .extra_init = simcom_init,
         .send_timeout = std::chrono::seconds(60),
     };
@@ -32,8 +33,8 @@ const vendor_profile& simcom_lte_vendor() {
         .name = "simcom_lte",
         .iccid_command = "AT+CICCID",
         .iccid_prefix = "+ICCID:",
-        .supports_imei_change = false,
-        .supports_tts = true,
+        .imei_change = nullptr,
+        .voice = &simcom_voice(),
         .extra_init = simcom_init,
         .send_timeout = std::chrono::seconds(120),
     };

@@ -18,14 +18,19 @@ struct init_line {
     std::chrono::milliseconds timeout{std::chrono::seconds(5)};
 };
 
+struct voice_extension;  // vendors/extensions.hpp
+struct imei_extension;
+
 struct vendor_profile {
     std::string_view name;
     // ICCID: the command and the prefix of its reply (bare digits are taken
     // too). Bring-up falls back to reading EF_ICCID with AT+CRSM.
     std::string_view iccid_command = "AT+CCID";
     std::string_view iccid_prefix = "+CCID:";
-    bool supports_imei_change = false;  // AT+EGMR=1,7,"<imei>" (MediaTek based)
-    bool supports_tts = false;          // AT+CTTS (SIMCom)
+    // Vendor-only operations, registered here rather than flagged: null when
+    // the modem does not have them (vendors/extensions.hpp).
+    const imei_extension* imei_change = nullptr;  // AT+EGMR=1,7,"<imei>" (MediaTek based)
+    const voice_extension* voice = nullptr;       // AT+CTTS (SIMCom)
     std::span<const init_line> extra_init{};
     // Deadline for the final answer after the PDU was written (27.005 leaves
     // it open; vendors document 60..120 s).
