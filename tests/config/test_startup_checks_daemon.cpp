@@ -193,3 +193,26 @@ TEST(ConfigCheckCli, NamesWhatWouldStopTheDaemonFromStarting) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("OK"));
 }
+
+// The admin UI's block list page goes through the same bound and rate limit
+// as block-msisdn (issue #17 item 6), with HTTP answers of its own.
+using AdminBlockList = StartupChecksDaemon;
+
+TEST_F(AdminBlockList, FullListIsA409AndTooManyChangesA429) {
+    cfg["api"]["block_list_max_entries"] = 2;
+    cfg["api"]["block_rate_limit_per_minute"] = 4;
+    write_config(cfg);
+    start();
+    auto b = login();
+    b.send("POST", "/admin/api/blocklist", {{"msisdn", "081211111111"}}, 201);
+    b.send("POST", "/admin/api/blocklist", {{"msisdn", "081222222222"}}, 201);
+    auto full = b.send("POST", "/admin/api/blocklist", {{"msisdn", "081233333333"}}, 409);
+    EXPECT_THAT(full.value("error", ""), HasSubstr("api.block_list_max_entries"));
+    b.call("DELETE", "/admin/api/blocklist/6281211111111");
+    auto limited = b.send("POST", "/admin/api/blocklist", {{"msisdn", "081233333333"}}, 429);
+    EXPECT_THAT(limited.value("error", ""), HasSubstr("api.block_rate_limit_per_minute"));
+    // What was answered is on disk: a restart reads it back.
+    daemon->signal(SIGTERM);
+    EXPECT_EQ(daemon->wait(15s), 0) << daemon->err();
+    EXPECT_EQ(test::slurp(dir / "state/blocklist.journal"), "+6281211111111\n+6281222222222\n-6281211111111\n");
+}
