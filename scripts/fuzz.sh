@@ -12,10 +12,10 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 scripts/install-deps.sh --fuzz
 CXX=clang++ cmake -S . -B build-fuzz -DOTPPI_FUZZ=ON -DOTPPI_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j "$(nproc)" --target fuzz_at fuzz_pdu fuzz_config fuzz_api fuzz_http fuzz_host
+cmake --build build-fuzz -j "$(nproc)" --target fuzz_at fuzz_pdu fuzz_config fuzz_api fuzz_http fuzz_host fuzz_blocklist
 mkdir -p build-fuzz/crashes
 status=0
-for target in at pdu config api http host; do
+for target in at pdu config api http host blocklist; do
   work="build-fuzz/corpus-$target"
   rm -rf "$work" && mkdir -p "$work" && cp tests/fuzz/corpus/"$target"/* "$work"/
   if [[ -n "${OTPPI_FUZZ_RUNS:-}" ]]; then

@@ -3,6 +3,7 @@
 #include "otppi/auth/password.hpp"
 #include "otppi/auth/user_store.hpp"
 #include "otppi/config/config.hpp"
+#include "otppi/config/startup_checks.hpp"
 #include "otppi/core/app.hpp"
 #include "otppi/core/log.hpp"
 
@@ -139,7 +140,7 @@ int main(int argc, char** argv) {
     cli.add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
     cli.add_option("--log-level", log_level, "Override general.log_level (trace, debug, info, warn, error)");
 
-    auto* check = cli.add_subcommand("config-check", "Validate the configuration and exit (0 when valid)");
+    auto* check = cli.add_subcommand("config-check", "Validate the configuration and what a start needs (directories, TLS files, addresses); exit 0 when valid");
 
     std::string api_action, api_name, admin_action, admin_name;
     auto* api_user = cli.add_subcommand("api-user", "Manage REST API users (password read from stdin)");
@@ -155,6 +156,17 @@ int main(int argc, char** argv) {
     if (*check) {
         auto cfg = load_or_report(config_path);
         if (!cfg) return 2;
+        // The same checks the admin settings API and a restart run. Ports are
+        // not probed: a running daemon holds them. The UI's files only warn:
+        // systemd runs this before each start, and the gateway works without them.
+        for (const auto& w : otppi::config::check_web_root(*cfg)) std::cerr << "otppi: warning: the admin UI would not show: " << w << "\n";
+        otppi::config::startup_check_options opts;
+        opts.web_root = false;
+        if (auto problems = otppi::config::check_startup(*cfg, opts); !problems.empty()) {
+            std::cerr << "otppi: the daemon would not start with " << config_path << ":\n";
+            for (const auto& p : problems) std::cerr << "  " << p << "\n";
+            return 2;
+        }
         std::cout << config_path << ": OK (" << cfg->modems.size() << " modem(s))\n";
         return 0;
     }

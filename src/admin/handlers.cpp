@@ -377,9 +377,13 @@ void service::impl::blocklist(const call_ptr& c) {
     if (!number || number->size() < 5 || number->size() > 20)
         return fail(c, 400, "That is not a phone number (5 to 20 digits, with an optional leading + or 0).", {"msisdn: not a phone number"});
     const bool block = method == "POST";
-    deps.api.set_blocked(*number, block, [this, c, block, number = *number](bool changed, std::string err) {
-        if (!err.empty()) return fail(c, 500, "Changed in memory but not saved: " + err);
-        if (!block && !changed) return fail(c, 404, "That number is not on the block list.");
+    const std::string who = "administrator '" + (session_of(c) ? session_of(c)->user : std::string()) + "'";
+    deps.api.set_blocked(who, *number, block, [this, c, block, number = *number](api::block_outcome o) {
+        using st = api::block_outcome::status;
+        if (o.result == st::failed) return fail(c, 500, "Changed in memory but not saved: " + o.error);
+        if (o.result == st::rate_limited) return fail(c, 429, "Too many block list changes: " + o.error);
+        if (o.result == st::full) return fail(c, 409, "Not changed: " + o.error + ".");
+        if (!block && o.result == st::unchanged) return fail(c, 404, "That number is not on the block list.");
         reply(c, block ? 201 : 200, {{"msisdn", number}});
     });
 }

@@ -4,6 +4,7 @@
 #include "otppi/admin/setup_code.hpp"
 #include "otppi/auth/user_store.hpp"
 #include "otppi/core/files.hpp"
+#include "otppi/config/startup_checks.hpp"
 #include "otppi/pool/pool.hpp"
 #include "otppi/pool/sms_log.hpp"
 
@@ -385,10 +386,18 @@ void service::impl::route(const call_ptr& c) {
     if (first == "settings" && n == 1) return settings(c);
     if (first == "sms-log" && n == 1 && method == "GET") return sms_log(c);
     if (first == "restart" && n == 1 && method == "POST") {
-        spdlog::info("admin: '{}' restarts the daemon", session_of(c) ? session_of(c)->user : "");
-        reply(c, 200, {{"restarting", true}});
-        if (deps.restart) deps.restart();
-        return;
+        // Refused while the saved config could not start: a restart would end
+        // in a dead service to be fixed by hand.
+        return deps.file_io([this, c, saved = cfg(), running = deps.running_config()]() mutable {
+            auto problems = config::check_startup(saved, {&running, true});
+            deps.post([this, c, problems = std::move(problems)] {
+                if (!problems.empty())
+                    return fail(c, 409, "Not restarted: the daemon would not start with the saved configuration.", problems);
+                spdlog::info("admin: '{}' restarts the daemon", session_of(c) ? session_of(c)->user : "");
+                reply(c, 200, {{"restarting", true}});
+                if (deps.restart) deps.restart();
+            });
+        });
     }
     fail(c, 404, "Unknown admin API call: " + method + " /admin/api/" + first.substr(0, 64));
 }
@@ -476,13 +485,27 @@ void service::impl::change_config(const call_ptr& c, std::function<std::string(j
             fail(c, 400, "Not saved: " + std::to_string(n) + (n == 1 ? " problem." : " problems."), loaded.errors);
             return next_config_change();
         }
-        deps.change_config(std::move(*loaded.cfg), [this, c, after](std::vector<std::string> errors) {
-            config_busy = false;
-            if (!errors.empty())
-                fail(c, 500, "The configuration could not be saved: " + errors.front(), errors);
-            else
-                after(cfg());
-            next_config_change();
+        // What a start needs (TLS files, directories, addresses) is checked
+        // off the loop before saving: a saved config that cannot start would
+        // leave a dead service at the next restart.
+        deps.file_io([this, c, next = std::move(*loaded.cfg), baseline = cfg(), running = deps.running_config(), after]() mutable {
+            auto problems = config::new_startup_problems(next, baseline, {&running, true});
+            deps.post([this, c, next = std::move(next), problems = std::move(problems), after]() mutable {
+                if (!problems.empty()) {
+                    config_busy = false;
+                    auto n = problems.size();
+                    fail(c, 422, "Not saved: the daemon could not start with this (" + std::to_string(n) + (n == 1 ? " problem)." : " problems)."), problems);
+                    return next_config_change();
+                }
+                deps.change_config(std::move(next), [this, c, after](std::vector<std::string> errors) {
+                    config_busy = false;
+                    if (!errors.empty())
+                        fail(c, 500, "The configuration could not be saved: " + errors.front(), errors);
+                    else
+                        after(cfg());
+                    next_config_change();
+                });
+            });
         });
     });
     if (!config_busy) next_config_change();

@@ -357,7 +357,7 @@ struct service::idem_entry {
 service::service(const config::config& cfg, service_deps deps, std::span<const std::uint8_t> otp_key)
     : cfg_(cfg), deps_(std::move(deps)),
       auth_(deps_.users, deps_.clock, deps_.offload, deps_.post, cfg.api.auth_failures_per_minute),
-      blocks_(cfg.state_dir + "/blocklist.json"),
+      blocks_(cfg.state_dir, deps_.file_io, deps_.post, cfg.api.block_list_max_entries),
       engine_(std::make_unique<otp::engine>(engine_config_from(cfg), otp_key, deps_.clock)),
       user_limit_(std::make_unique<otp::sliding_window_throttle>(static_cast<std::uint32_t>(cfg.api.user_rate_limit_per_minute),
                                                                  std::chrono::minutes(1), deps_.clock.now())) {}
@@ -391,6 +391,7 @@ void service::apply_config(const config::config& cfg) {
     cfg_.otp.resend_window_s = keep.resend_window_s;
     cfg_.otp.capacity = keep.capacity;
     auth_.set_failures_per_minute(cfg.api.auth_failures_per_minute);
+    blocks_.set_max_entries(cfg.api.block_list_max_entries);
     // Rebuilt only when the limit changed, so a reload does not hand every
     // user a fresh window.
     if (static_cast<std::uint32_t>(cfg.api.user_rate_limit_per_minute) != user_limit_->limit())
@@ -488,8 +489,8 @@ void service::dispatch(const std::string& user, const http::request& req, const 
         return cmd_send_sms(r, body, user);
     }
     if (cmd == "send-email" || cmd == "send-mail") return r->send(code::not_configured);
-    if (cmd == "block-msisdn") return cmd_block(r, body, true);
-    if (cmd == "unblock-msisdn") return cmd_block(r, body, false);
+    if (cmd == "block-msisdn") return cmd_block(r, body, true, user);
+    if (cmd == "unblock-msisdn") return cmd_block(r, body, false, user);
     if (cmd == "get-modem-list") return cmd_modem_list(r);
     if (cmd == "request-ussd") return cmd_ussd(r, body);
     r->send(code::unknown_command, nullptr,
@@ -727,7 +728,7 @@ void service::send_and_reply(const reply_ptr& r, outgoing_sms msg, json pending_
     });
 }
 
-void service::cmd_block(const reply_ptr& r, request_body& body, bool block) {
+void service::cmd_block(const reply_ptr& r, request_body& body, bool block, const std::string& user) {
     request_fields f(body);
     // OTP-Pi's README names the field "receiver" in the example and "msisdn" in the table.
     const field which = body[field::receiver].present() ? field::receiver : field::msisdn;
@@ -740,21 +741,16 @@ void service::cmd_block(const reply_ptr& r, request_body& body, bool block) {
     json reply_data = r->request_data;
     reply_data[field_name] = *receiver_raw;
     reply_data["blocked"] = block;
-    const bool changed = block ? blocks_.add(*receiver) : blocks_.remove(*receiver);
-    if (!changed) return r->send(code::success, reply_data, block ? "already blocked" : "was not blocked");
-    spdlog::info("api: {} {}", block ? "blocked" : "unblocked", core::mask_msisdn(*receiver));
-    // Answer only once the change is on disk: an accepted block survives a crash.
-    auto text = blocks_.serialize();
-    auto path = blocks_.path();
-    deps_.file_io([this, r, text = std::move(text), path = std::move(path), reply_data]() mutable {
-        auto err = core::atomic_write_file(path, text, 0640);
-        deps_.post([r, err, reply_data]() mutable {
-            if (!err.empty()) {
-                spdlog::error("block list not saved: {}", err);
-                return r->send(code::failed, reply_data, "block list changed in memory but could not be saved: " + err);
-            }
-            r->send(code::success, reply_data);
-        });
+    // Answered only once the change is on disk: an accepted block survives a crash.
+    set_blocked("api user '" + user + "'", *receiver, block, [r, reply_data, block](block_outcome o) mutable {
+        switch (o.result) {
+        case block_outcome::status::changed: return r->send(code::success, reply_data);
+        case block_outcome::status::unchanged: return r->send(code::success, reply_data, block ? "already blocked" : "was not blocked");
+        case block_outcome::status::rate_limited: return r->send(code::rate_limited, reply_data, o.error);
+        case block_outcome::status::full: return r->send(code::failed, reply_data, o.error);
+        case block_outcome::status::failed:
+            return r->send(code::failed, reply_data, "block list changed in memory but could not be saved: " + o.error);
+        }
     });
 }
 
@@ -784,16 +780,6 @@ void service::cmd_ussd(const reply_ptr& r, request_body& body) {
         reply_data["ussd_content_raw"] = res.raw;
         reply_data["replyable"] = res.replyable;
         r->send(code::success, reply_data);
-    });
-}
-
-void service::set_blocked(const std::string& msisdn, bool block, std::function<void(bool changed, std::string error)> done) {
-    const bool changed = block ? blocks_.add(msisdn) : blocks_.remove(msisdn);
-    if (!changed) return deps_.post([done = std::move(done)] { done(false, {}); });
-    spdlog::info("admin: {} {}", block ? "blocked" : "unblocked", core::mask_msisdn(msisdn));
-    deps_.file_io([this, text = blocks_.serialize(), path = blocks_.path(), done = std::move(done)]() mutable {
-        auto err = core::atomic_write_file(path, text, 0640);
-        deps_.post([err = std::move(err), done = std::move(done)] { done(true, err); });
     });
 }
 

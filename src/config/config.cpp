@@ -56,6 +56,8 @@ config extract(const json& doc) {
     c.api.reply_wait_s = api["reply_wait_s"];
     c.api.user_rate_limit_per_minute = api["user_rate_limit_per_minute"];
     c.api.auth_failures_per_minute = api["auth_failures_per_minute"];
+    c.api.block_list_max_entries = api["block_list_max_entries"];
+    c.api.block_rate_limit_per_minute = api["block_rate_limit_per_minute"];
     const auto& admin = doc["admin"];
     c.admin.enabled = admin["enabled"];
     c.admin.web_root = admin["web_root"];
@@ -202,6 +204,8 @@ json to_json(const config& c) {
     api["reply_wait_s"] = c.api.reply_wait_s;
     api["user_rate_limit_per_minute"] = c.api.user_rate_limit_per_minute;
     api["auth_failures_per_minute"] = c.api.auth_failures_per_minute;
+    api["block_list_max_entries"] = c.api.block_list_max_entries;
+    api["block_rate_limit_per_minute"] = c.api.block_rate_limit_per_minute;
     j["admin"] = {{"enabled", c.admin.enabled}, {"web_root", c.admin.web_root}, {"bind", c.admin.bind}, {"port", c.admin.port}, {"https", c.admin.https},
                   {"cert_file", c.admin.cert_file}, {"key_file", c.admin.key_file},
                   {"session_idle_s", c.admin.session_idle_s}, {"session_absolute_s", c.admin.session_absolute_s},

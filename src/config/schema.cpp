@@ -175,7 +175,10 @@ node_ptr build_root() {
                        {"idle_timeout_s", integer(1, 3600, 60)},
                        {"reply_wait_s", integer(1, 300, 30)},
                        {"user_rate_limit_per_minute", integer(0, 65535, 600)},
-                       {"auth_failures_per_minute", integer(1, 10000, 20)}});
+                       {"auth_failures_per_minute", integer(1, 10000, 20)},
+                       // Upper bound = api::block_list::hard_max_entries, which sizes the loader's limits.
+                       {"block_list_max_entries", integer(1, 1'000'000, 100'000)},
+                       {"block_rate_limit_per_minute", integer(0, 65535, 120)}});
     auto admin = object({{"enabled", boolean(true)},
                          {"web_root", string(1, 4096, OTPPI_DEFAULT_WEB_ROOT, check_absolute_path)},
                          {"bind", string(1, 255, "0.0.0.0")},

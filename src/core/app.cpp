@@ -4,6 +4,7 @@
 #include "otppi/api/protocol.hpp"
 #include "otppi/api/service.hpp"
 #include "otppi/auth/user_store.hpp"
+#include "otppi/config/startup_checks.hpp"
 #include "otppi/core/files.hpp"
 #include "otppi/core/log.hpp"
 #include "otppi/core/scheduler.hpp"
@@ -285,6 +286,17 @@ void app::impl::reload() {
         return;
     }
     auto& next = *loaded.cfg;
+    // What the next start will need, checked now: a reload that takes a file
+    // the daemon could not restart with would only defer the failure. Run on
+    // the loop like the rest of a reload (an operator's rare action; bind
+    // addresses are numeric or /etc/hosts names in practice).
+    if (auto problems = config::new_startup_problems(next, file_cfg, {&cfg, true}); !problems.empty()) {
+        std::string text;
+        for (const auto& p : problems) text += "\n" + p;
+        spdlog::error("reload: the daemon could not start with {}, keeping the running config:{}", opts.config_path, text);
+        systemd::notify_ready("reload rejected: config would not start");
+        return;
+    }
     // Listener addresses and the state directory are bound at start-up.
     auto same_listener = [](const config::listener& a, const config::listener& b) {
         return a.enabled == b.enabled && a.bind == b.bind && a.port == b.port;

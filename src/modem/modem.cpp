@@ -71,7 +71,7 @@ modem::impl::impl(net::io_context& ioc, config::modem_config cfg, modem_options 
       dir_(modem_dir(opts_, cfg_)),
       channel_(ioc, make_channel_options(cfg_, opts_)),
       inbox_(inbox_options{dir_.empty() ? std::string{} : dir_ + "/inbox.json", cfg_.id, opts_.inbox_capacity, opts_.reassembly_timeout}),
-      reports_(report_store_options{dir_.empty() ? std::string{} : dir_ + "/reports.jsonl", opts_.reports_capacity}),
+      reports_(report_store_options{dir_.empty() ? std::string{} : dir_ + "/reports.jsonl", opts_.reports_capacity, opts_.reports_retention_days}),
       reopen_timer_(ioc),
       wait_timer_(ioc),
       op_timer_(ioc),
@@ -83,7 +83,7 @@ modem::impl::impl(net::io_context& ioc, config::modem_config cfg, modem_options 
     std::random_device rd;
     next_concat_ref_ = static_cast<std::uint8_t>(rd());
     if (auto e = inbox_.load(); !e.empty()) spdlog::warn("modem {}: inbox: {}", cfg_.id, e);
-    if (auto e = reports_.load(); !e.empty()) spdlog::warn("modem {}: reports: {}", cfg_.id, e);
+    if (auto e = reports_.load(clock_.unix_seconds()); !e.empty()) spdlog::warn("modem {}: reports: {}", cfg_.id, e);
     load_pin_latch();
     // Unsolicited codes each capability acts on; a vendor may add its own
     // ahead of these (add_urc_handler(..., first = true)).

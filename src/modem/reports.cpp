@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "otppi/core/files.hpp"
+#include "otppi/core/log.hpp"
 
 namespace otppi::modem {
 
@@ -41,11 +42,25 @@ bool same_subscriber(std::string_view a, std::string_view b, std::size_t digits)
     if (x.size() < digits || y.size() < digits) return x == y;
     return x.compare(x.size() - digits, digits, y, y.size() - digits, digits) == 0;
 }
+
+bool same_masked_subscriber(std::string_view masked, std::string_view number) noexcept {
+    // The digits after the last '*' are the ones the mask shows at the end.
+    const auto star = masked.find_last_of('*');
+    const std::string_view tail = star == std::string_view::npos ? masked : masked.substr(star + 1);
+    if (tail.empty()) return true;  // a short number masked whole: nothing to compare
+    std::string digits;
+    for (char c : number)
+        if (c >= '0' && c <= '9') digits.push_back(c);
+    if (star == std::string_view::npos) return same_subscriber(masked, digits);
+    return digits.size() >= tail.size() && digits.compare(digits.size() - tail.size(), tail.size(), tail) == 0;
+}
 }  // namespace detail
 
 namespace {
 
 bool is_final(const sent_record& r) { return r.state == "delivered" || r.state == "failed"; }
+
+bool is_masked(std::string_view receiver) { return receiver.find('*') != std::string_view::npos || receiver.size() <= 6; }
 
 json record_line(const sent_record& r) {
     return json{{"k", "s"},          {"q", r.seq},    {"m", r.modem_id},    {"r", r.message_reference},
@@ -72,7 +87,18 @@ sent_record* report_store::by_seq(std::uint64_t seq) {
     return &*it;
 }
 
-std::string report_store::load() {
+bool report_store::prune(std::int64_t now_unix) {
+    if (options_.retention_days <= 0 || now_unix <= 0) return false;
+    const std::int64_t oldest_kept = now_unix - static_cast<std::int64_t>(options_.retention_days) * 86400;
+    bool any = false;
+    while (!records_.empty() && records_.front().sent_unix < oldest_kept) {
+        records_.pop_front();
+        any = true;
+    }
+    return any;
+}
+
+std::string report_store::load(std::int64_t now_unix) {
     records_.clear();
     next_seq_ = 1;
     journal_lines_ = 0;
@@ -87,6 +113,7 @@ std::string report_store::load() {
     // A line torn by a power cut has no newline: the next append starts a new line.
     need_newline_ = !text->empty() && text->back() != '\n';
     std::size_t bad = 0;
+    bool unmasked = false;
     std::size_t pos = 0;
     while (pos < text->size()) {
         std::size_t end = text->find('\n', pos);
@@ -109,6 +136,11 @@ std::string report_store::load() {
                 r.modem_id = j.at("m").get<std::string>();
                 r.message_reference = j.at("r").get<int>();
                 r.recipient = j.value("to", std::string{});
+                if (!is_masked(r.recipient)) {
+                    // Written before receivers were masked: mask now, rewrite below.
+                    r.recipient = core::mask_msisdn(r.recipient);
+                    unmasked = true;
+                }
                 r.part = j.value("p", 1);
                 r.parts = j.value("n", 1);
                 r.sent_unix = j.value("t", std::int64_t{0});
@@ -135,7 +167,15 @@ std::string report_store::load() {
             ++bad;
         }
     }
-    maybe_compact();
+    const bool aged = prune(now_unix);
+    if (unmasked || aged) {
+        // Full numbers or records past the retention must leave the disk now,
+        // not at the next size-triggered compaction.
+        if (auto e = compact(); !e.empty()) last_error_ = e;
+        last_age_compaction_unix_ = now_unix;
+    } else {
+        maybe_compact();
+    }
     if (bad) return options_.path + ": skipped " + std::to_string(bad) + " unreadable line(s)";
     return {};
 }
@@ -207,9 +247,15 @@ std::string report_store::compact() {
 std::uint64_t report_store::record_sent(sent_record r) {
     r.seq = next_seq_++;
     if (r.state.empty()) r.state = "sent";
+    r.recipient = core::mask_msisdn(r.recipient);
     records_.push_back(r);
     while (records_.size() > options_.capacity) records_.pop_front();
     append(record_line(r).dump(-1, ' ', false, json::error_handler_t::replace));
+    // Ageing rewrites the file at most once a day, however many records expire.
+    if (prune(r.sent_unix) && r.sent_unix - last_age_compaction_unix_ >= 86400 && !options_.path.empty()) {
+        if (auto e = compact(); !e.empty()) last_error_ = e;
+        last_age_compaction_unix_ = r.sent_unix;
+    }
     return r.seq;
 }
 
@@ -219,7 +265,7 @@ std::optional<sent_record> report_store::apply_report(std::string_view modem_id,
     int best_rank = 0;
     for (auto it = records_.rbegin(); it != records_.rend(); ++it) {
         if (it->message_reference != message_reference || it->modem_id != modem_id) continue;
-        const bool same = recipient.empty() || detail::same_subscriber(it->recipient, recipient);
+        const bool same = recipient.empty() || detail::same_masked_subscriber(it->recipient, recipient);
         const bool open = !is_final(*it);
         const int rank = same && open ? 4 : same ? 3 : open ? 2 : 1;
         if (rank > best_rank) {

@@ -91,6 +91,7 @@ struct modem_pool::impl {
     void add_modem(const config::modem_config& mc) {
         modem::modem_options mo;
         mo.state_dir = cfg.state_dir;
+        mo.reports_retention_days = cfg.sms.log_retention_days;  // delivery records age out with the SMS log
         mo.reopen_interval = opts.reopen_interval;
         mo.command_timeout = opts.command_timeout;
         mo.send_timeout = opts.send_timeout;

@@ -416,9 +416,9 @@ TEST_F(Service, SendSmsExpiredIsDropped) {
 TEST_F(Service, BlockListIsEnforcedAndPersisted) {
     auto r = call(json{{"command", "block-msisdn"}, {"data", {{"date_time", 1629685778}, {"receiver", "08126666666"}}}}, "/api/block");
     EXPECT_EQ(code_of(r.body), "0000") << r.raw;
-    auto saved = core::read_file(dir / "blocklist.json");
+    auto saved = core::read_file(dir / "blocklist.journal");
     ASSERT_TRUE(saved);
-    EXPECT_THAT(*saved, HasSubstr("628126666666"));
+    EXPECT_THAT(*saved, HasSubstr("+628126666666"));
 
     EXPECT_EQ(code_of(call(otp_request()).body), "1207");
     EXPECT_EQ(code_of(call(json{{"command", "send-sms"}, {"data", {{"receiver", "+628126666666"}, {"message", "x"}}}}).body), "1207");
@@ -429,6 +429,39 @@ TEST_F(Service, BlockListIsEnforcedAndPersisted) {
     EXPECT_EQ(code_of(call(otp_request()).body), "1207");
     EXPECT_EQ(code_of(call(json{{"command", "unblock-msisdn"}, {"data", {{"receiver", "08126666666"}}}}, "/api/unblock").body), "0000");
     EXPECT_EQ(code_of(call(otp_request()).body), "0000");
+}
+
+TEST_F(Service, BlockCommandsAreRateLimitedPerUser) {
+    cfg.api.block_rate_limit_per_minute = 3;
+    make_service();
+    auto block = [&](int i) {
+        return call(json{{"command", "block-msisdn"}, {"data", {{"receiver", "0812666666" + std::to_string(i)}}}}, "/api/block");
+    };
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(code_of(block(i).body), "0000");
+    auto r = block(3);
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(code_of(r.body), "1206");
+    EXPECT_THAT(r.raw, HasSubstr("api.block_rate_limit_per_minute"));
+    EXPECT_FALSE(svc->blocks().contains("6281266666663"));
+    // Sending is not throttled by it, and the window moves on.
+    EXPECT_EQ(code_of(call(otp_request()).body), "0000");
+    loop.advance(std::chrono::minutes(1));
+    EXPECT_EQ(code_of(block(3).body), "0000");
+}
+
+TEST_F(Service, BlockMsisdnOnAFullListIsRefusedWithAClearError) {
+    cfg.api.block_list_max_entries = 2;
+    make_service();
+    auto block = [&](const std::string& n) { return call(json{{"command", "block-msisdn"}, {"data", {{"receiver", n}}}}, "/api/block"); };
+    EXPECT_EQ(code_of(block("08121111111").body), "0000");
+    EXPECT_EQ(code_of(block("08122222222").body), "0000");
+    auto r = block("08123333333");
+    EXPECT_EQ(code_of(r.body), "1102");
+    EXPECT_THAT(r.raw, HasSubstr("block list is full"));
+    EXPECT_THAT(r.raw, HasSubstr("api.block_list_max_entries"));
+    EXPECT_EQ(code_of(block("08121111111").body), "0000");  // already blocked is still an answer, not an error
+    EXPECT_EQ(code_of(call(json{{"command", "unblock-msisdn"}, {"data", {{"receiver", "08121111111"}}}}, "/api/unblock").body), "0000");
+    EXPECT_EQ(code_of(block("08123333333").body), "0000");
 }
 
 TEST_F(Service, MalformedRequests) {

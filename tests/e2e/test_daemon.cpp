@@ -81,7 +81,13 @@ TEST(Cli, ConfigCheckNamesBadKeysByPath) {
     EXPECT_THAT(r.err, HasSubstr("modems[0].prot: unknown key"));
     EXPECT_THAT(r.err, HasSubstr("api.http.port: expected integer 1..65535"));
 
-    r = test::run({binary, "config-check", "--config", std::string(OTPPI_SOURCE_DIR) + "/config/otppi.json"}, dir.path());
+    // The shipped example, with the directories a start needs made here
+    // (config-check also checks those; this machine has no /var/lib/otppi).
+    auto example = json::parse(test::slurp(std::string(OTPPI_SOURCE_DIR) + "/config/otppi.json"));
+    example["state_dir"] = dir / "state";
+    example["admin"]["web_root"] = std::string(OTPPI_SOURCE_DIR) + "/web";
+    std::ofstream(dir / "example.json") << example.dump();
+    r = test::run({binary, "config-check", "--config", dir / "example.json"}, dir.path());
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("OK"));
     r = test::run({binary, "config-check", "--config", dir / "missing.json"}, dir.path());

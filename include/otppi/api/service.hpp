@@ -42,6 +42,13 @@ struct service_deps {
     sms_gateway& gateway;
 };
 
+// What became of a block or unblock (service::set_blocked).
+struct block_outcome {
+    enum class status { changed, unchanged, full, rate_limited, failed };
+    status result = status::changed;
+    std::string error;  // full, rate_limited: why, for the client; failed: what could not be written
+};
+
 struct service_counters {
     std::uint64_t requests = 0;
     std::uint64_t otp_issued = 0;
@@ -65,11 +72,13 @@ public:
 
     const service_counters& counters() const { return counters_; }
     block_list& blocks() { return blocks_; }
-    // Adds or removes a normalised receiver and persists the list before
-    // `done` (on the io thread): changed=false when it already was so;
-    // a non-empty error when the file could not be written (the change stays
-    // in memory).
-    void set_blocked(const std::string& msisdn, bool block, std::function<void(bool changed, std::string error)> done);
+    // Adds or removes a normalised receiver on behalf of `actor` (a name for
+    // the log and the rate limit, e.g. "api user 'x'" or "administrator 'y'")
+    // and journals it before `done` runs (posted, on the io thread). Refused
+    // when the actor exceeds api.block_rate_limit_per_minute or the list holds
+    // api.block_list_max_entries; `failed` when the journal could not be
+    // written (the change stays in memory). Defined in block_commands.cpp.
+    void set_blocked(const std::string& actor, const std::string& msisdn, bool block, std::function<void(block_outcome)> done);
     std::size_t live_otps() const;
 
 private:
@@ -83,7 +92,7 @@ private:
     void cmd_verify_otp(const reply_ptr& r, request_body& body);
     void cmd_check_otp(const reply_ptr& r, request_body& body);
     void cmd_send_sms(const reply_ptr& r, request_body& body, const std::string& user);
-    void cmd_block(const reply_ptr& r, request_body& body, bool block);
+    void cmd_block(const reply_ptr& r, request_body& body, bool block, const std::string& user);
     void cmd_modem_list(const reply_ptr& r);
     void cmd_ussd(const reply_ptr& r, request_body& body);
     // `pending_data` is what the client gets if the bounded wait runs out first.
@@ -97,6 +106,7 @@ private:
     block_list blocks_;
     std::unique_ptr<otp::engine> engine_;
     std::unique_ptr<otp::sliding_window_throttle> user_limit_;
+    std::unique_ptr<otp::sliding_window_throttle> block_limit_;  // built on first use, rebuilt when the limit changes
     std::unordered_map<std::string, std::shared_ptr<idem_entry>> idempotency_;
     std::deque<std::pair<std::string, core::Clock::time_point>> idem_order_;
     std::function<void()> cancel_sweep_;

@@ -50,6 +50,8 @@ struct api_config {
     int reply_wait_s = 30;
     int user_rate_limit_per_minute = 600;
     int auth_failures_per_minute = 20;
+    std::size_t block_list_max_entries = 100'000;
+    int block_rate_limit_per_minute = 120;  // block/unblock changes per API user (or administrator); 0 = no limit
 };
 
 struct admin_config {

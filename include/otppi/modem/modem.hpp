@@ -118,6 +118,7 @@ struct modem_options {
     std::chrono::seconds reassembly_timeout{std::chrono::minutes(30)};
     std::size_t inbox_capacity = 1000;
     std::size_t reports_capacity = 10000;
+    int reports_retention_days = 0;  // sms.log_retention_days; 0: capacity only
 };
 
 struct sms_send_request {

@@ -2,17 +2,24 @@
 // to them, persisted in state_dir.
 //
 // Contract
-// - One record per accepted part: (modem id, TP-MR from +CMGS, normalised
-//   receiver digits, part i of n, time). Never the message text.
+// - One record per accepted part: (modem id, TP-MR from +CMGS, the receiver
+//   masked as in the SMS log ("62812****666", core::mask_msisdn), part i of n,
+//   time). Never the full number, never the message text: the records are
+//   kept for days on disk and the full number is not needed to match reports.
 // - apply_report() matches a status report to a record of that modem with the
 //   same TP-MR. TP-MR is one octet and wraps every 256 sends, so among the
 //   records with that MR it prefers, newest first: one whose receiver matches
-//   the report's recipient (compared on the trailing digits, as the network
-//   may give the national form) and that has no final state yet; then any
+//   the report's recipient (compared on the digits the mask leaves at the
+//   end, as the network may give the national form) and that has no final
+//   state yet; then any
 //   with a matching receiver; then the newest without a final state. The
 //   record keeps the last report (state delivered | pending | failed, TP-ST
 //   and time); "sent" means no report came yet.
-// - Bounded: the newest `capacity` records are kept.
+// - Bounded: the newest `capacity` records are kept, and none older than
+//   `retention_days` (sms.log_retention_days, the SMS log's retention; 0: no
+//   age limit). Aged-out records leave the file at the next compaction, which
+//   ageing forces at most once a day. A journal written before masking (full
+//   numbers) is masked and rewritten on load.
 // - Persistence is an append-only journal of JSON lines (one line per send
 //   and per report, a few dozen bytes, no fsync), compacted into a snapshot
 //   with core::atomic_write_file when it grows past 1.5 x capacity lines.
@@ -40,7 +47,7 @@ namespace otppi::modem {
 struct delivery_report {
     std::string modem_id;
     int message_reference = -1;
-    std::string recipient;  // digits; the matched record's receiver when one matched
+    std::string recipient;  // the matched record's (masked) receiver, else the report's digits
     std::string state;      // delivered | pending | failed
     int status = -1;        // TP-ST
     std::int64_t at_unix = 0;
@@ -68,6 +75,7 @@ struct sent_record {
 struct report_store_options {
     std::string path;  // journal file; empty: memory only
     std::size_t capacity = 10000;
+    int retention_days = 0;  // 0: bounded by capacity only
 };
 
 class report_store {
@@ -79,7 +87,8 @@ public:
 
     // Replays the journal. Empty string on success (a missing file is an
     // empty store); unreadable lines are skipped and counted in the message.
-    std::string load();
+    // `now_unix` (0: not known) drops records past the retention.
+    std::string load(std::int64_t now_unix = 0);
 
     // Returns the record's seq. A failed append is kept in last_error().
     std::uint64_t record_sent(sent_record r);
@@ -99,6 +108,8 @@ private:
     void maybe_compact();
     std::string compact();
     void close_journal();
+    // Drops records older than the retention; true when any went.
+    bool prune(std::int64_t now_unix);
 
     report_store_options options_;
     std::deque<sent_record> records_;  // by seq, oldest first
@@ -107,6 +118,7 @@ private:
     int fd_ = -1;
     bool need_newline_ = false;
     std::string last_error_;
+    std::int64_t last_age_compaction_unix_ = 0;
 };
 
 namespace detail {
@@ -114,6 +126,9 @@ namespace detail {
 // as we store them ("62812...") are the same subscriber when their last
 // `digits` digits agree.
 bool same_subscriber(std::string_view a, std::string_view b, std::size_t digits = 9) noexcept;
+// A stored, masked receiver ("62812****666") and a number from a report are
+// the same subscriber as far as the mask tells: the visible trailing digits agree.
+bool same_masked_subscriber(std::string_view masked, std::string_view number) noexcept;
 }  // namespace detail
 
 }  // namespace otppi::modem

@@ -53,6 +53,8 @@ const SECTIONS = [
       ['api.reply_wait_s', 'Wait for the modem’s answer (s)', 'int', { min: 1, max: 300 }],
       ['api.user_rate_limit_per_minute', 'Sends per API user per minute', 'int', { min: 0, max: 65535, help: '0 = no limit.' }],
       ['api.auth_failures_per_minute', 'Failed logins per address per minute', 'int', { min: 1, max: 10000 }],
+      ['api.block_list_max_entries', 'Numbers the block list may hold', 'int', { min: 1, max: 1000000 }],
+      ['api.block_rate_limit_per_minute', 'Block list changes per user per minute', 'int', { min: 0, max: 65535, help: '0 = no limit.' }],
     ],
   },
   {
