@@ -1074,7 +1074,7 @@ struct modem::impl::send_op final : operation {
     bool part_in_flight = false;
     bool answered = false;
     // Text mode (the modem runs AT+CMGF=1): the text itself goes to the modem.
-    otp::secure_string text;
+    core::secure_string text;
     bool international = true;
     bool status_report = true;
     std::uint8_t validity = 167;
@@ -1474,7 +1474,7 @@ struct modem::impl::voice_op final : yes_no_op {
     enum class phase { dialing, connecting, speaking, settling, hanging_up };
 
     std::string number;  // as dialled ("+62...")
-    otp::secure_string text;
+    core::secure_string text;
     phase ph = phase::dialing;
     bool clcc_works = true;
     bool call_seen = false;
@@ -1813,7 +1813,7 @@ void modem::change_imei(const std::string& imei, std::function<void(bool ok, std
     m.enqueue(std::move(op));
 }
 
-void modem::voice_otp(const std::string& destination, otp::secure_string spoken_text,
+void modem::voice_otp(const std::string& destination, core::secure_string spoken_text,
                       std::function<void(bool ok, std::string error)> done) {
     auto& m = *impl_;
     auto op = std::make_unique<impl::voice_op>();
