@@ -268,7 +268,7 @@ void service::impl::send_sms(const call_ptr& c) {
     if (deps.api.blocks().contains(*receiver)) return fail(c, 400, "This number is on the block list.", {"receiver: blocked"});
     api::outgoing_sms msg;
     msg.receiver = *receiver;
-    msg.text = otp::secure_string(*message);
+    msg.text = core::secure_string(*message);
     if (modem_id && !modem_id->empty()) {
         if (!deps.pool.find(*modem_id)) return fail(c, 404, "There is no modem '" + *modem_id + "'.");
         msg.modem_id = *modem_id;

@@ -683,7 +683,7 @@ void service::cmd_send_sms(const reply_ptr& r, request_body& body, const std::st
 
     outgoing_sms msg;
     msg.receiver = *receiver;
-    msg.text = otp::secure_string(*message);
+    msg.text = core::secure_string(*message);
     msg.expires_unix = expiration.value_or(0);
     msg.client_id = id.value_or("");
     spdlog::debug("api: send-sms user={} receiver={}", user, core::mask_msisdn(*receiver));

@@ -143,7 +143,7 @@ protected:
         std::optional<sms_send_result> out;
         sms_send_request req;
         req.destination = to;
-        req.text = otppi::otp::secure_string(text);
+        req.text = otppi::core::secure_string(text);
         req.status_report = report;
         m->send_sms(std::move(req), [&](sms_send_result r) { out = std::move(r); });
         EXPECT_FALSE(out) << "callbacks are posted, never called inside the call";
@@ -666,7 +666,7 @@ TEST_F(ModemDriver, BusyModemQueuesBoundedThenRefuses) {
     for (int i = 0; i < 4; ++i) {
         sms_send_request req;
         req.destination = receiver;
-        req.text = otppi::otp::secure_string("message " + std::to_string(i));
+        req.text = otppi::core::secure_string("message " + std::to_string(i));
         m->send_sms(std::move(req), [&, i](sms_send_result r) {
             results[i] = std::move(r);
             done[i] = true;
@@ -689,7 +689,7 @@ TEST_F(ModemDriver, StopFinishesTheSendInFlight) {
     std::vector<std::string> order;
     sms_send_request req;
     req.destination = receiver;
-    req.text = otppi::otp::secure_string("last words");
+    req.text = otppi::core::secure_string("last words");
     m->send_sms(std::move(req), [&](sms_send_result r) { order.push_back(r.ok ? "sent" : "failed: " + r.error); });
     m->stop([&] { order.push_back("stopped"); });
     ASSERT_TRUE(run_until([&] { return order.size() == 2; }));
@@ -706,7 +706,7 @@ TEST_F(ModemDriver, DestroyedWithASendInFlightDropsTheCallback) {
     bool called = false;
     sms_send_request req;
     req.destination = receiver;
-    req.text = otppi::otp::secure_string("x");
+    req.text = otppi::core::secure_string("x");
     m->send_sms(std::move(req), [&](sms_send_result) { called = true; });
     run_for(5ms);
     m.reset();
@@ -788,7 +788,7 @@ TEST_F(ModemDriver, PerMessageOverheadIsWellUnderAMillisecond) {
     std::function<void()> next = [&] {
         sms_send_request req;
         req.destination = receiver;
-        req.text = otppi::otp::secure_string("Your code is 482913");
+        req.text = otppi::core::secure_string("Your code is 482913");
         req.status_report = false;
         t0 = std::chrono::steady_clock::now();
         m->send_sms(std::move(req), [&](sms_send_result r) {
@@ -1012,7 +1012,7 @@ TEST_F(ModemDriver, TextModeReadsInTheGsmSetWithoutUcs2AndWaitsForASend) {
     std::optional<sms_send_result> out;
     sms_send_request req;
     req.destination = receiver;
-    req.text = otppi::otp::secure_string("Your code is 482913");
+    req.text = otppi::core::secure_string("Your code is 482913");
     m->send_sms(std::move(req), [&](sms_send_result r) { out = std::move(r); });
     run_for(30ms);
     sim->deliver_sms("+6281298765432", "Tjena tjena.");

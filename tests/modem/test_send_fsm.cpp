@@ -23,7 +23,7 @@ messaging::prepared_send pdu_send(std::vector<std::string> pdus) {
     messaging::prepared_send p;
     p.destination = "628398590000";
     p.pdus = std::move(pdus);
-    p.text = otp::secure_string("hello");
+    p.text = core::secure_string("hello");
     return p;
 }
 
@@ -31,7 +31,7 @@ messaging::prepared_send text_send(std::string text) {
     messaging::prepared_send p;
     p.destination = "628398590000";
     p.pdus = {pdu1};
-    p.text = otp::secure_string(text);
+    p.text = core::secure_string(text);
     return p;
 }
 

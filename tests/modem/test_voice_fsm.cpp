@@ -17,7 +17,7 @@ namespace act = driver::op_actions;
 using test::op_harness;
 using vendors::simcom_voice_fsm;
 
-simcom_voice_fsm make() { return simcom_voice_fsm("+6281234567890", otp::secure_string("Your code is 1 2 3 4 5 6")); }
+simcom_voice_fsm make() { return simcom_voice_fsm("+6281234567890", core::secure_string("Your code is 1 2 3 4 5 6")); }
 
 TEST(SimcomVoiceFsm, ReadsOutOnceClccSaysActiveThenHangsUp) {
     for (bool bytewise : {false, true}) {
@@ -95,7 +95,7 @@ TEST(SimcomVoiceFsm, ReadoutIsSensitiveAndUnspeakableTextIsHungUp) {
     modem_identity id;
     driver::text_link link;
     driver::op_env e{opts, id, simcom_vendor(), link, "m1", clock.now(), 0};
-    simcom_voice_fsm fsm("+6281234567890", otp::secure_string("say \"this\""));
+    simcom_voice_fsm fsm("+6281234567890", core::secure_string("say \"this\""));
     fsm.resume(e, ev::start{});
     at_result ok;
     fsm.resume(e, ev::result{&ok});
@@ -113,7 +113,7 @@ TEST(SimcomVoiceFsm, SimcomProfilesRegisterTheVoiceExtension) {
     ASSERT_NE(simcom_vendor().voice, nullptr);
     EXPECT_EQ(simcom_vendor().voice->how, "AT+CTTS");
     EXPECT_EQ(generic_vendor().voice, nullptr);
-    auto m = simcom_vendor().voice->make("+6281234567890", otp::secure_string("1 2 3"));
+    auto m = simcom_vendor().voice->make("+6281234567890", core::secure_string("1 2 3"));
     ASSERT_NE(m, nullptr);
 }
 

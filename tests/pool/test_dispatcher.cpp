@@ -62,7 +62,7 @@ protected:
                                                             const std::string& receiver = "6287112345678") {
         api::outgoing_sms msg;
         msg.receiver = receiver;
-        msg.text = otp::secure_string("hello");
+        msg.text = core::secure_string("hello");
         msg.expires_unix = expires;
         auto out = std::make_shared<std::optional<api::send_result>>();
         d.submit(std::move(msg), std::move(tiers), [out](api::send_result r) { *out = r; });

@@ -84,7 +84,7 @@ protected:
                                                           const std::string& modem_id = "") {
         api::outgoing_sms msg;
         msg.receiver = receiver;
-        msg.text = otp::secure_string(text);
+        msg.text = core::secure_string(text);
         msg.expires_unix = expires;
         msg.modem_id = modem_id;
         auto out = std::make_shared<std::optional<api::send_result>>();

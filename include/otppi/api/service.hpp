@@ -8,7 +8,7 @@
 
 #include "otppi/api/authenticator.hpp"
 #include "otppi/api/block_list.hpp"
-#include "otppi/api/sms_gateway.hpp"
+#include "otppi/pool/sms_gateway.hpp"
 #include "otppi/config/config.hpp"
 #include "otppi/core/clock.hpp"
 #include "otppi/core/scheduler.hpp"

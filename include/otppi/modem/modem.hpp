@@ -77,7 +77,7 @@
 #include "otppi/modem/inbox.hpp"
 #include "otppi/modem/reports.hpp"
 #include "otppi/modem/serial_channel.hpp"
-#include "otppi/otp/crypto.hpp"
+#include "otppi/core/secure_string.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -123,7 +123,7 @@ struct modem_options {
 
 struct sms_send_request {
     std::string destination;  // international digits ("628126666666"; a leading '+' is accepted)
-    otp::secure_string text;
+    core::secure_string text;
     bool status_report = true;
     std::optional<std::chrono::seconds> validity;
 };
@@ -203,7 +203,7 @@ public:
     void ussd_cancel(std::function<void()> done);
     void set_sim_lock(bool enable, const std::string& pin, std::function<void(bool ok, std::string error)> done);
     void change_imei(const std::string& imei, std::function<void(bool ok, std::string error)> done);
-    void voice_otp(const std::string& destination, otp::secure_string spoken_text, std::function<void(bool ok, std::string error)> done);
+    void voice_otp(const std::string& destination, core::secure_string spoken_text, std::function<void(bool ok, std::string error)> done);
 
     std::vector<incoming_sms> inbox() const;
     bool delete_inbox(const std::string& id);

@@ -21,7 +21,7 @@
 // Thread-safety: everything on the owner's (io) thread.
 #pragma once
 
-#include "otppi/api/sms_gateway.hpp"
+#include "otppi/pool/sms_gateway.hpp"
 #include "otppi/core/clock.hpp"
 #include "otppi/core/scheduler.hpp"
 

@@ -5,7 +5,7 @@
 // Thread-safety: everything on the io_context thread.
 #pragma once
 
-#include "otppi/api/sms_gateway.hpp"
+#include "otppi/pool/sms_gateway.hpp"
 #include "otppi/config/config.hpp"
 #include "otppi/core/clock.hpp"
 

@@ -195,7 +195,7 @@ op_step simcom_voice_fsm::finish(driver::op_env* env, bool ok, std::string error
 const voice_extension& simcom_voice() {
     static const voice_extension x{
         .how = "AT+CTTS",
-        .make = [](std::string number, otp::secure_string text) -> std::unique_ptr<driver::answer_machine> {
+        .make = [](std::string number, core::secure_string text) -> std::unique_ptr<driver::answer_machine> {
             return std::make_unique<vendors::simcom_voice_fsm>(std::move(number), std::move(text));
         },
     };

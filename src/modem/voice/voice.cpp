@@ -6,7 +6,7 @@
 
 namespace otppi::modem {
 
-void modem::voice_otp(const std::string& destination, otp::secure_string spoken_text,
+void modem::voice_otp(const std::string& destination, core::secure_string spoken_text,
                       std::function<void(bool ok, std::string error)> done) {
     auto& m = *impl_;
     auto digits = driver::destination_digits(destination);

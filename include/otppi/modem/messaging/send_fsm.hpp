@@ -24,7 +24,7 @@
 
 #include "otppi/modem/driver/operation.hpp"
 #include "otppi/modem/text_mode.hpp"
-#include "otppi/otp/crypto.hpp"
+#include "otppi/core/secure_string.hpp"
 
 namespace otppi::modem::messaging {
 
@@ -33,7 +33,7 @@ namespace otppi::modem::messaging {
 struct prepared_send {
     std::string destination;  // international or national digits, no '+'
     std::vector<std::string> pdus;
-    otp::secure_string text;
+    core::secure_string text;
     bool international = true;
     bool status_report = true;
     std::uint8_t validity = 167;  // TP-VP relative

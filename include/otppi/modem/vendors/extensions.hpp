@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "otppi/modem/driver/operation.hpp"
-#include "otppi/otp/crypto.hpp"
+#include "otppi/core/secure_string.hpp"
 
 namespace otppi::modem {
 
@@ -21,7 +21,7 @@ namespace otppi::modem {
 struct voice_extension {
     std::string_view how;  // for error texts and logs: "AT+CTTS"
     // `number` as dialled ("+62..." or a national number).
-    std::unique_ptr<driver::answer_machine> (*make)(std::string number, otp::secure_string text);
+    std::unique_ptr<driver::answer_machine> (*make)(std::string number, core::secure_string text);
 };
 
 // Writing the IMEI.

@@ -20,7 +20,7 @@
 #include <string>
 
 #include "otppi/modem/driver/operation.hpp"
-#include "otppi/otp/crypto.hpp"
+#include "otppi/core/secure_string.hpp"
 
 namespace otppi::modem::vendors {
 
@@ -28,7 +28,7 @@ class simcom_voice_fsm final : public driver::answer_machine {
 public:
     enum class phase : std::uint8_t { idle, dialing, connecting, speaking, settling, hanging_up, finished };
 
-    simcom_voice_fsm(std::string number, otp::secure_string text) : number_(std::move(number)), text_(std::move(text)) {}
+    simcom_voice_fsm(std::string number, core::secure_string text) : number_(std::move(number)), text_(std::move(text)) {}
 
     driver::op_step resume(driver::op_env& env, const driver::op_event& ev) override;
     const driver::op_answer& answer() const override { return answer_; }
@@ -48,7 +48,7 @@ private:
     std::chrono::milliseconds since_dial(const driver::op_env& env) const;
 
     std::string number_;
-    otp::secure_string text_;
+    core::secure_string text_;
     phase ph_ = phase::idle;
     std::deque<cmd> outstanding_;
     bool clcc_works_ = true;

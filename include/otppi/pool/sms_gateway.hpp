@@ -6,7 +6,7 @@
 
 #include <cstdint>
 #include <functional>
-#include "otppi/otp/crypto.hpp"
+#include "otppi/core/secure_string.hpp"
 
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -16,7 +16,7 @@ namespace otppi::api {
 
 struct outgoing_sms {
     std::string receiver;           // normalised international digits
-    otp::secure_string text;        // UTF-8; may hold an OTP: wiped on destruction, never logged
+    core::secure_string text;        // UTF-8; may hold an OTP: wiped on destruction, never logged
     std::int64_t expires_unix = 0;  // 0 = no expiry; past expiry it is dropped, never sent late
     bool is_otp = false;
     bool voice = false;             // read the text out in a call instead (voice OTP)

@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-namespace otppi::core {
+namespace otppi::daemon {
 
 struct run_options {
     std::string config_path;
@@ -39,4 +39,4 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-}  // namespace otppi::core
+}  // namespace otppi::daemon

@@ -1,4 +1,4 @@
-#include "otppi/core/app.hpp"
+#include "otppi/daemon/app.hpp"
 
 #include "otppi/admin/service.hpp"
 #include "otppi/api/protocol.hpp"
@@ -27,8 +27,10 @@
 #include <cstdlib>
 #include <fstream>
 
-namespace otppi::core {
+namespace otppi::daemon {
 
+// The daemon wires every layer; core's helpers (files, log, scheduler, systemd) are used unqualified.
+using namespace otppi::core;
 namespace net = boost::asio;
 
 namespace {
@@ -483,4 +485,4 @@ int app::run() {
     return s.exit_code;
 }
 
-}  // namespace otppi::core
+}  // namespace otppi::daemon

@@ -1,10 +1,10 @@
 // otppi command line: parse arguments, load the config, hand over to
-// core::app (the daemon) or to one of the small admin commands.
+// daemon::app (the daemon) or to one of the small admin commands.
 #include "otppi/auth/password.hpp"
 #include "otppi/auth/user_store.hpp"
 #include "otppi/config/config.hpp"
 #include "otppi/config/startup_checks.hpp"
-#include "otppi/core/app.hpp"
+#include "otppi/daemon/app.hpp"
 #include "otppi/core/log.hpp"
 
 #include <CLI/CLI.hpp>
@@ -180,13 +180,13 @@ int main(int argc, char** argv) {
     auto cfg = load_or_report(config_path);
     if (!cfg) return 2;
     otppi::core::init_logging(log_level.empty() ? cfg->general.log_level : log_level);
-    otppi::core::run_options opts;
+    otppi::daemon::run_options opts;
     opts.config_path = config_path;
     opts.log_level_override = log_level;
     int rc = 0;
     bool restart = false;
     {
-        otppi::core::app daemon(std::move(opts), std::move(*cfg));
+        otppi::daemon::app daemon(std::move(opts), std::move(*cfg));
         rc = daemon.run();
         restart = daemon.restart_requested();
     }  // every socket, port and file of this run is closed here
