@@ -3,6 +3,7 @@
 #include "otppi/api/protocol.hpp"
 #include "otppi/api/request_body.hpp"
 #include "otppi/core/files.hpp"
+#include "otppi/core/json.hpp"
 #include "otppi/core/log.hpp"
 #include "otppi/otp/engine.hpp"
 #include "otppi/otp/message.hpp"
@@ -320,6 +321,8 @@ void service::handle(http::request req, http::responder respond) {
 void service::dispatch(const std::string& user, const http::request& req, const reply_ptr& r) {
     request_body body = parse_request_body(req.body);
     if (body.result == request_body::verdict::not_json) return r->send(code::malformed_request, nullptr, "body is not valid JSON");
+    if (body.result == request_body::verdict::too_deep)
+        return r->send(code::malformed_request, nullptr, "body: " + core::too_deep_message(core::max_json_depth, body.error_offset));
     if (body.result == request_body::verdict::not_object)
         return r->send(code::malformed_request, nullptr, "body must be a JSON object {\"command\": ..., \"data\": {...}}");
     if (body.command.type != field_value::kind::string)
@@ -330,8 +333,12 @@ void service::dispatch(const std::string& user, const http::request& req, const 
     if (cmd == "echo") {
         // OTP-Pi answers echo with the request itself: the one command that
         // needs the whole document (the body is known to parse).
-        json doc = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-        if (doc.is_discarded()) return r->send(code::malformed_request, nullptr, "body is not valid JSON");
+        auto parsed = core::parse_json_limited(req.body);
+        // nlohmann's syntax message quotes the bytes it stopped at: not for a reply.
+        if (!parsed.ok())
+            return r->send(code::malformed_request, nullptr,
+                           parsed.error->what == core::json_error::kind::too_deep ? "body: " + parsed.error->message : "body is not valid JSON");
+        json& doc = parsed.value;
         doc["response_code"] = code_string(code::success);
         doc["message"] = default_message(code::success);
         r->done = true;

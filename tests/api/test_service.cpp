@@ -542,3 +542,70 @@ TEST_F(Service, RepliesQuotingInvalidUtf8DoNotThrow) {
     // Still serving.
     EXPECT_EQ(code_of(call(otp_request()).body), "0000");
 }
+
+namespace {
+
+// `levels` nested arrays around 1, padded with spaces to `size` bytes when
+// that is larger: the shape of issue #17's crash.
+std::string nested_arrays(std::size_t levels, std::size_t size = 0) {
+    std::string s(levels, '[');
+    s += '1';
+    s.append(levels, ']');
+    if (s.size() < size) s.append(size - s.size(), ' ');
+    return s;
+}
+
+// A request body whose data.<field> is `value`, padded to exactly `size` bytes.
+std::string body_with(const std::string& command, const std::string& field, const std::string& value, std::size_t size = 0) {
+    std::string head = R"({"command":")" + command + R"(","data":{"reference":"12345678901234567890",")" + field + "\":";
+    std::string body = head + value + "}}";
+    if (body.size() < size) body.insert(head.size() + value.size(), size - body.size(), ' ');
+    return body;
+}
+
+}  // namespace
+
+// Issue #17 item 1: 70,000 nested arrays in a 1 MiB body killed the daemon
+// (the reply writer echoing date_time, and echo's DOM, recursed per level).
+TEST_F(Service, DeeplyNestedJsonIsRefusedNotACrash) {
+    constexpr std::size_t mib = 1024 * 1024;
+    for (const char* command : {"check-otp", "verify-otp", "request-otp", "echo"}) {
+        for (const char* field : {"date_time", "data", "reference", "anything"}) {
+            const auto body = body_with(command, field, nested_arrays(70'000), mib);
+            ASSERT_EQ(body.size(), mib);
+            auto r = call_raw(body);
+            EXPECT_EQ(r.status, 400) << command << " " << field;
+            EXPECT_EQ(code_of(r.body), "1301") << command << " " << field << ": " << r.raw.substr(0, 200);
+            EXPECT_EQ(r.body.value("command", ""), "") << "the command is not read from a refused body";
+            // Level 33 is the 31st bracket of the value (root and data are levels 1 and 2).
+            const auto at = body.find('[') + 30;
+            EXPECT_EQ(r.body.value("message", ""), "body: JSON nested deeper than 32 levels (at byte " + std::to_string(at) + ")") << command;
+        }
+    }
+    // The whole body nested, and objects rather than arrays.
+    std::string objects;
+    for (int i = 0; i < 70'000; ++i) objects += "{\"a\":";
+    objects += "1" + std::string(70'000, '}');
+    for (const auto& [body, at] : {std::pair{nested_arrays(70'000, mib), 32}, std::pair{objects, 32 * 5}}) {
+        auto r = call_raw(body);
+        EXPECT_EQ(code_of(r.body), "1301");
+        EXPECT_THAT(r.body.value("message", ""), HasSubstr("nested deeper than 32 levels (at byte " + std::to_string(at) + ")"));
+    }
+    // Still serving.
+    EXPECT_EQ(code_of(call(otp_request()).body), "0000");
+}
+
+TEST_F(Service, NestingUpToThirtyTwoLevelsIsStillAccepted) {
+    // Root object and data are levels 1 and 2: 30 levels fit in date_time.
+    auto r = call_raw(body_with("check-otp", "date_time", nested_arrays(30)));
+    EXPECT_EQ(code_of(r.body), "1203") << r.raw;
+    EXPECT_EQ(r.body["data"]["date_time"], json::parse(nested_arrays(30)));
+    r = call_raw(body_with("check-otp", "date_time", nested_arrays(31)));
+    EXPECT_EQ(code_of(r.body), "1301");
+    EXPECT_THAT(r.body.value("message", ""), HasSubstr("nested deeper than 32 levels"));
+
+    r = call_raw(body_with("echo", "data", nested_arrays(30)));
+    EXPECT_EQ(code_of(r.body), "0000") << r.raw;
+    EXPECT_EQ(r.body["data"]["data"], json::parse(nested_arrays(30)));
+    EXPECT_EQ(code_of(call_raw(body_with("echo", "data", nested_arrays(31))).body), "1301");
+}
