@@ -1,6 +1,7 @@
 #include "otppi/api/block_list.hpp"
 
 #include "otppi/core/files.hpp"
+#include "otppi/core/json.hpp"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -14,8 +15,10 @@ std::string block_list::load() {
     std::string err;
     auto text = core::read_file(path_, &err);
     if (!text) return err;
-    auto doc = nlohmann::json::parse(*text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object() || !doc.contains("blocked") || !doc["blocked"].is_array())
+    auto parsed = core::parse_json_limited(*text);
+    if (!parsed.ok()) return path_ + ": " + parsed.error->summary();
+    auto& doc = parsed.value;
+    if (!doc.is_object() || !doc.contains("blocked") || !doc["blocked"].is_array())
         return path_ + ": expected {\"blocked\": [numbers]}";
     for (const auto& n : doc["blocked"]) {
         if (!n.is_string()) return path_ + ": blocked entries must be strings";

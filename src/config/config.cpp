@@ -1,6 +1,7 @@
 #include "otppi/config/config.hpp"
 
 #include "otppi/core/files.hpp"
+#include "otppi/core/json.hpp"
 #include "schema.hpp"
 
 #include <nlohmann/json.hpp>
@@ -149,17 +150,15 @@ void cross_check(json& doc, std::vector<std::string>& errors) {
 
 load_result parse_config(std::string_view json_text) {
     load_result r;
-    json doc;
-    try {
-        // Config loading is start-up/reload only, not the data path: the
-        // exception carries nlohmann's line/column message, which we want.
-        doc = json::parse(json_text);
-    } catch (const json::exception& e) {
-        // parse_error for syntax, out_of_range for numbers that overflow
-        // (found by fuzzing: "47E5547777776" used to end the process).
-        r.errors.push_back(std::string("(document): invalid JSON: ") + e.what());
+    // Depth-limited like every reader of outside bytes; nlohmann's message
+    // (line and column) is kept for syntax errors, and a number too large for
+    // a double (found by fuzzing: "47E5547777776") is one of them.
+    auto parsed = core::parse_json_limited(json_text);
+    if (!parsed.ok()) {
+        r.errors.push_back("(document): invalid JSON: " + parsed.error->message);
         return r;
     }
+    json& doc = parsed.value;
     detail::validate(doc, detail::root_schema(), "", r.errors);
     if (!r.errors.empty()) return r;
     cross_check(doc, r.errors);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "otppi/core/files.hpp"
+#include "otppi/core/json.hpp"
 
 namespace otppi::modem {
 
@@ -95,7 +96,7 @@ std::string report_store::load() {
         pos = end + 1;
         if (line.empty()) continue;
         ++journal_lines_;
-        json j = json::parse(line, nullptr, false);
+        json j = core::parse_json_limited(line).value;  // discarded on any error, too deep included
         if (j.is_discarded() || !j.is_object()) {
             ++bad;
             continue;
