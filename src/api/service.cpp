@@ -610,7 +610,11 @@ void service::cmd_block(const reply_ptr& r, request_body& body, bool block) {
     if (!receiver)
         return r->send(code::malformed_request, nullptr, std::string("data.") + field_name + ": expected a phone number (5-20 digits, optional leading + or 0)");
     json reply_data = r->request_data;
-    reply_data[field_name] = *receiver_raw;
+    // The reply names the number `receiver` whichever name it came under (as
+    // docs/api.md says); a client that sent OTP-Pi's `msisdn` also finds it
+    // back under that name.
+    reply_data["receiver"] = *receiver_raw;
+    if (which == field::msisdn) reply_data["msisdn"] = *receiver_raw;
     reply_data["blocked"] = block;
     const bool changed = block ? blocks_.add(*receiver) : blocks_.remove(*receiver);
     if (!changed) return r->send(code::success, reply_data, block ? "already blocked" : "was not blocked");

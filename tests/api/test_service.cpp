@@ -609,3 +609,20 @@ TEST_F(Service, NestingUpToThirtyTwoLevelsIsStillAccepted) {
     EXPECT_EQ(r.body["data"]["data"], json::parse(nested_arrays(30)));
     EXPECT_EQ(code_of(call_raw(body_with("echo", "data", nested_arrays(31))).body), "1301");
 }
+
+// Issue #17 item 8: block-msisdn given `msisdn` answered data.msisdn, where
+// docs/api.md promises data.receiver.
+TEST_F(Service, BlockMsisdnGivenMsisdnAnswersReceiver) {
+    for (const auto& [command, path, blocked] : {std::tuple{"block-msisdn", "/api/block", true}, std::tuple{"unblock-msisdn", "/api/unblock", false}}) {
+        auto r = call(json{{"command", command}, {"data", {{"date_time", 1629685778}, {"msisdn", "08126666666"}}}}, path);
+        EXPECT_EQ(code_of(r.body), "0000") << r.raw;
+        EXPECT_EQ(r.body["data"]["receiver"], "08126666666") << r.raw;
+        EXPECT_EQ(r.body["data"]["msisdn"], "08126666666") << "kept for clients that read back their own field";
+        EXPECT_EQ(r.body["data"]["blocked"], blocked);
+        EXPECT_EQ(r.body["data"]["date_time"], 1629685778);
+    }
+    // Sent as `receiver`: only `receiver` comes back, as before.
+    auto r = call(json{{"command", "block-msisdn"}, {"data", {{"receiver", "08126666666"}}}}, "/api/block");
+    EXPECT_EQ(r.body["data"]["receiver"], "08126666666");
+    EXPECT_FALSE(r.body["data"].contains("msisdn")) << r.raw;
+}
