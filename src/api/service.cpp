@@ -147,6 +147,7 @@ otp::engine_config engine_config_from(const config::config& cfg) {
     e.receiver_window = std::chrono::seconds(cfg.otp.resend_window_s);
     e.user_max_issues = 0;  // the service applies one per-user limit to every sending command
     e.capacity = static_cast<std::size_t>(cfg.otp.capacity);
+    e.scope = cfg.otp.reference_scope == "global" ? otp::reference_scope::global : otp::reference_scope::user;
     return e;
 }
 
@@ -245,9 +246,11 @@ void service::users_changed() { auth_.users_changed(); }
 void service::apply_config(const config::config& cfg) {
     const bool engine_changed = cfg.otp.length != cfg_.otp.length || cfg.otp.expiration_s != cfg_.otp.expiration_s ||
                                 cfg.otp.max_attempts != cfg_.otp.max_attempts || cfg.otp.resend_limit != cfg_.otp.resend_limit ||
-                                cfg.otp.resend_window_s != cfg_.otp.resend_window_s || cfg.otp.capacity != cfg_.otp.capacity;
+                                cfg.otp.resend_window_s != cfg_.otp.resend_window_s || cfg.otp.capacity != cfg_.otp.capacity ||
+                                cfg.otp.reference_scope != cfg_.otp.reference_scope;
     if (engine_changed)
-        spdlog::warn("reload: otp.length/expiration_s/max_attempts/resend/capacity changes apply after a restart (live OTPs are kept until then)");
+        spdlog::warn(
+            "reload: otp.length/expiration_s/max_attempts/resend/capacity/reference_scope changes apply after a restart (live OTPs are kept until then)");
     config::otp_config keep = cfg_.otp;
     cfg_ = cfg;
     cfg_.otp.length = keep.length;
@@ -256,6 +259,7 @@ void service::apply_config(const config::config& cfg) {
     cfg_.otp.resend_limit = keep.resend_limit;
     cfg_.otp.resend_window_s = keep.resend_window_s;
     cfg_.otp.capacity = keep.capacity;
+    cfg_.otp.reference_scope = keep.reference_scope;
     auth_.set_failures_per_minute(cfg.api.auth_failures_per_minute);
     // Rebuilt only when the limit changed, so a reload does not hand every
     // user a fresh window.
@@ -351,8 +355,8 @@ void service::dispatch(const std::string& user, const http::request& req, const 
     if (body.date_time) r->request_data["date_time"] = std::move(*body.date_time);
 
     if (cmd == "request-otp") return cmd_request_otp(r, body, user);
-    if (cmd == "verify-otp") return cmd_verify_otp(r, body);
-    if (cmd == "check-otp" || cmd == "validate-otp") return cmd_check_otp(r, body);
+    if (cmd == "verify-otp") return cmd_verify_otp(r, body, user);
+    if (cmd == "check-otp" || cmd == "validate-otp") return cmd_check_otp(r, body, user);
     if (cmd == "send-sms") return cmd_send_sms(r, body, user);
     if (cmd == "send-message") {
         if (const auto& rc = body[field::receiver]; rc.type == field_value::kind::string && rc.text.find('@') != std::string::npos)
@@ -426,7 +430,7 @@ void service::cmd_request_otp(const reply_ptr& r, request_body& body, const std:
     } else {
         auto filled = otp::fill_template(tmpl, issued.code.view());
         if (!filled) {  // cannot happen: the template was checked above
-            engine_->cancel(*reference);
+            engine_->cancel(*reference, user);
             return r->send(code::failed, reply_data);
         }
         msg.text = std::move(*filled);
@@ -436,9 +440,9 @@ void service::cmd_request_otp(const reply_ptr& r, request_body& body, const std:
     const std::string ref = *reference;
     json pending_data = reply_data;
     pending_data["expires_at"] = expires_at;
-    send_and_reply(r, std::move(msg), pending_data, [this, r, ref, reply_data, expires_at](const send_result& res) mutable {
+    send_and_reply(r, std::move(msg), pending_data, [this, r, ref, user, reply_data, expires_at](const send_result& res) mutable {
         // A code that never left the device must not block its reference.
-        if (res.status != send_status::sent) engine_->cancel(ref);
+        if (res.status != send_status::sent) engine_->cancel(ref, user);
         if (res.status == send_status::sent) {
             reply_data["expires_at"] = expires_at;
             if (!res.modem_id.empty()) reply_data["modem_id"] = res.modem_id;
@@ -447,7 +451,7 @@ void service::cmd_request_otp(const reply_ptr& r, request_body& body, const std:
     });
 }
 
-void service::cmd_verify_otp(const reply_ptr& r, request_body& body) {
+void service::cmd_verify_otp(const reply_ptr& r, request_body& body, const std::string& user) {
     request_fields f(body);
     auto receiver_raw = f.strict_text(field::receiver, true, 32);
     auto reference = f.text(field::reference, true);
@@ -458,6 +462,7 @@ void service::cmd_verify_otp(const reply_ptr& r, request_body& body) {
     auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
     if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (5-20 digits, optional leading + or 0)");
     otp::verify_request vr;
+    vr.api_user = user;
     vr.reference = *reference;
     vr.receiver = *receiver;
     vr.code = *code_text;
@@ -477,11 +482,11 @@ void service::cmd_verify_otp(const reply_ptr& r, request_body& body) {
     });
 }
 
-void service::cmd_check_otp(const reply_ptr& r, request_body& body) {
+void service::cmd_check_otp(const reply_ptr& r, request_body& body, const std::string& user) {
     request_fields f(body);
     auto reference = f.text(field::reference, true);
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
-    auto st = engine_->status(*reference);
+    auto st = engine_->status(*reference, user);
     json reply_data = r->request_data;
     reply_data["reference"] = *reference;
     reply_data["live"] = st.status == otp::otp_status::ok;

@@ -82,6 +82,7 @@ config extract(const json& doc) {
     c.otp.resend_limit = otp["resend_limit"];
     c.otp.resend_window_s = otp["resend_window_s"];
     c.otp.capacity = otp["capacity"];
+    c.otp.reference_scope = otp["reference_scope"];
     c.otp.templates = otp["templates"].get<std::map<std::string, std::string>>();
     for (const auto& m : doc["modems"]) {
         modem_config mc;
@@ -206,7 +207,7 @@ json to_json(const config& c) {
                 {"queue_limit", c.sms.queue_limit}};
     j["otp"] = {{"length", c.otp.length}, {"expiration_s", c.otp.expiration_s}, {"max_attempts", c.otp.max_attempts},
                 {"resend_limit", c.otp.resend_limit}, {"resend_window_s", c.otp.resend_window_s},
-                {"capacity", c.otp.capacity}, {"templates", c.otp.templates}};
+                {"capacity", c.otp.capacity}, {"reference_scope", c.otp.reference_scope}, {"templates", c.otp.templates}};
     j["modems"] = json::array();
     for (const auto& m : c.modems) {
         j["modems"].push_back({{"id", m.id}, {"name", m.name}, {"port", m.port}, {"baud_rate", m.baud_rate},

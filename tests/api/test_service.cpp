@@ -626,3 +626,38 @@ TEST_F(Service, BlockMsisdnGivenMsisdnAnswersReceiver) {
     EXPECT_EQ(r.body["data"]["receiver"], "08126666666");
     EXPECT_FALSE(r.body["data"].contains("msisdn")) << r.raw;
 }
+
+// Issue #17 item 8: an API user could check, verify or burn another API
+// user's OTP by its reference. otp.reference_scope "user" (the default) stops that.
+TEST_F(Service, AnotherApiUserCannotCheckVerifyOrBurnAnOtpByItsReference) {
+    users.put(auth::user_kind::api, "other", {auth::hash_password("other-pass-1", {10, 8, 1}), 0});
+    make_service();
+    const auto other = "Basic " + otppi::auth::base64_encode("other:other-pass-1");
+    ASSERT_EQ(code_of(call(otp_request()).body), "0000");
+    const auto code = last_code();
+    const auto check = json{{"command", "check-otp"}, {"data", {{"reference", "12345678901234567890"}}}}.dump();
+
+    EXPECT_EQ(code_of(call_raw(check, "/api/otp", "POST", other).body), "1203");
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(code_of(call_raw(verify_request("000000").dump(), "/api/otp", "POST", other).body), "1203");
+    EXPECT_EQ(code_of(call_raw(verify_request(code).dump(), "/api/otp", "POST", other).body), "1203");
+    // The owner's OTP is untouched: live, all attempts left, and it verifies.
+    auto mine = call_raw(check);
+    EXPECT_EQ(code_of(mine.body), "0000");
+    EXPECT_EQ(mine.body["data"]["attempts_left"], 5);
+    EXPECT_EQ(code_of(call(verify_request(code)).body), "0000");
+}
+
+TEST_F(Service, GlobalReferenceScopeSharesReferencesAsOtpPiDid) {
+    cfg.otp.reference_scope = "global";
+    users.put(auth::user_kind::api, "other", {auth::hash_password("other-pass-1", {10, 8, 1}), 0});
+    make_service();
+    const auto other = "Basic " + otppi::auth::base64_encode("other:other-pass-1");
+    ASSERT_EQ(code_of(call(otp_request()).body), "0000");
+    const auto code = last_code();
+    const auto check = json{{"command", "check-otp"}, {"data", {{"reference", "12345678901234567890"}}}}.dump();
+    EXPECT_EQ(code_of(call_raw(check, "/api/otp", "POST", other).body), "0000");
+    EXPECT_EQ(code_of(call_raw(verify_request(code).dump(), "/api/otp", "POST", other).body), "0000");
+    // And a live reference is one for everybody.
+    ASSERT_EQ(code_of(call(otp_request()).body), "0000");
+    EXPECT_EQ(code_of(call_raw(otp_request().dump(), "/api/otp", "POST", other).body), "1201");
+}

@@ -1,4 +1,5 @@
-// Issue #17 in the config loader: the nesting limit on the file.
+// Issue #17 in the config loader: the nesting limit on the file, and
+// otp.reference_scope.
 #include "otppi/config/config.hpp"
 #include "otppi/core/files.hpp"
 #include "support/temp_dir.hpp"
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 using namespace otppi::config;
+using ::testing::Contains;
 using ::testing::HasSubstr;
 
 // Issue #17: every reader of outside JSON refuses nesting past 32 levels,
@@ -24,4 +26,18 @@ TEST(Config, DeeplyNestedConfigIsRefusedNotACrash) {
     // 32 levels parse, and then the schema speaks.
     r = parse_config(R"({"device_name": )" + std::string(31, '[') + std::string(31, ']') + "}");
     EXPECT_THAT(r.error_text(), HasSubstr("device_name: expected string"));
+}
+
+TEST(Config, ReferenceScopeIsUserByDefaultOrGlobal) {
+    auto r = parse_config("{}");
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    EXPECT_EQ(r.cfg->otp.reference_scope, "user");
+    auto doc = nlohmann::json::parse(R"({"otp": {"length": 6}})");
+    doc["otp"]["reference_scope"] = "global";
+    r = parse_config(doc.dump());
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    EXPECT_EQ(r.cfg->otp.reference_scope, "global");
+    EXPECT_EQ(parse_config(to_json_text(*r.cfg)).cfg->otp.reference_scope, "global");
+    doc["otp"]["reference_scope"] = "team";
+    EXPECT_THAT(parse_config(doc.dump()).errors, Contains(HasSubstr("otp.reference_scope: expected one of")));
 }
