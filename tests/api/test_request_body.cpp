@@ -123,7 +123,7 @@ TEST(RequestBody, DateTimeIsKeptWhole) {
 TEST(RequestBody, DeepNestingIsRefusedWithItsOffset) {
     const std::string deep = std::string(20000, '[') + std::string(20000, ']');
     for (const char* field : {"other", "date_time", "otp"}) {
-        const std::string head = R"({"command":"x","data":{")" + std::string(field) + "":";
+        const std::string head = R"({"command":"x","data":{")" + std::string(field) + "\":";
         auto b = parse_request_body(head + deep + R"(,"otp":"1"}})");
         EXPECT_EQ(b.result, request_body::verdict::too_deep) << field;
         EXPECT_EQ(b.error_offset, head.size() + 30) << field;  // root and data are levels 1 and 2

@@ -5,6 +5,7 @@
 #include "support/process.hpp"
 #include "support/raw_client.hpp"
 #include "support/temp_dir.hpp"
+#include "test_paths.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -234,7 +235,6 @@ TEST_F(Daemon, SecretsInStateDirArePrivate) {
 #include "otppi/sim/modem_simulator.hpp"
 
 #include <regex>
-#include "test_paths.hpp"
 
 TEST_F(Daemon, OtpRoundTripThroughASimulatedModem) {
     sim::sim_options so;

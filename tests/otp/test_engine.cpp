@@ -87,8 +87,9 @@ TEST_F(OtpEngineTest, StoresOnlyTheKeyedMacOfTheUnambiguousEncoding) {
     // Recompute what the engine must have stored, from the documented format.
     hmac_sha512 mac(key_);
     hmac_sha512::digest ref_mac, expected;
-    const std::string_view ref_fields[] = {"ref-1"};
-    ASSERT_TRUE(mac.mac_fields("otppi/otp/v1/reference", ref_fields, ref_mac));
+    // Under the default reference_scope::user, the key binds the API user too.
+    const std::string_view ref_fields[] = {"alice", "ref-1"};
+    ASSERT_TRUE(mac.mac_fields("otppi/otp/v1/user-reference", ref_fields, ref_mac));
     ref_key key;
     std::memcpy(key.data(), ref_mac.data(), key.size());
     const std::string_view code_fields[] = {"ref-1", "628126666666", "p1", "p2", "p3", "p4", r.code.view()};
