@@ -82,7 +82,8 @@ json restart_required(const config::config& saved, const config::config& running
     if (saved.state_dir != running.state_dir) out.push_back("state_dir");
     const auto& o = saved.otp;
     if (o.length != engine.length || o.expiration_s != engine.expiration_s || o.max_attempts != engine.max_attempts ||
-        o.resend_limit != engine.resend_limit || o.resend_window_s != engine.resend_window_s || o.capacity != engine.capacity)
+        o.resend_limit != engine.resend_limit || o.resend_window_s != engine.resend_window_s || o.capacity != engine.capacity ||
+        o.reference_scope != engine.reference_scope)
         out.push_back("otp");
     return out;
 }

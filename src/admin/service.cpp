@@ -5,6 +5,7 @@
 #include "otppi/auth/user_store.hpp"
 #include "otppi/core/files.hpp"
 #include "otppi/config/startup_checks.hpp"
+#include "otppi/core/json.hpp"
 #include "otppi/pool/pool.hpp"
 #include "otppi/pool/sms_log.hpp"
 
@@ -353,7 +354,10 @@ void service::handle(http::request req, http::responder respond) {
         if (!tokens_equal(c->req.csrf_token, sess->csrf_token))
             return s.fail(c, 403, "Refused: the security token (CSRF) is missing or out of date. Reload the page and try again.");
         if (!c->req.body.empty()) {
-            c->body = json::parse(c->req.body, nullptr, false);
+            auto parsed = core::parse_json_limited(c->req.body);
+            if (!parsed.ok() && parsed.error->what == core::json_error::kind::too_deep)
+                return s.fail(c, 400, "The request body is nested too deeply: " + parsed.error->message + ".");
+            c->body = std::move(parsed.value);
             if (c->body.is_discarded() || !c->body.is_object()) return s.fail(c, 400, "The request body must be a JSON object.");
         }
         if (c->body.is_null()) c->body = json::object();

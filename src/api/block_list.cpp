@@ -1,6 +1,7 @@
 #include "otppi/api/block_list.hpp"
 
 #include "otppi/core/files.hpp"
+#include "otppi/core/json.hpp"
 
 #include <algorithm>
 #include <cerrno>

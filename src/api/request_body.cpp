@@ -1,5 +1,7 @@
 #include "otppi/api/request_body.hpp"
 
+#include "otppi/core/json.hpp"
+
 #include <vector>
 
 namespace otppi::api {
@@ -102,6 +104,7 @@ public:
     bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
     bool root_is_object() const { return root_is_object_; }
+    bool too_deep() const { return too_deep_; }
 
 private:
     enum class target : std::uint8_t { none, command, data, field, date_time };
@@ -153,6 +156,13 @@ private:
     }
 
     bool open(field_value::kind k, json::value_t t) {
+        // Levels outside date_time plus those inside it: the whole body's
+        // depth. Past the limit the parse stops here, before the captured
+        // value (which replies copy and write out recursively) grows deeper.
+        if (depth_ + capture_.size() >= core::max_json_depth) {
+            too_deep_ = true;
+            return false;
+        }
         if (!capture_.empty()) {
             capture_.push_back(&capture_add(json(t)));
             return true;
@@ -184,6 +194,7 @@ private:
     request_body& out_;
     std::size_t depth_ = 0;
     bool root_is_object_ = false;
+    bool too_deep_ = false;
     bool in_data_ = false;  // the open container at depth 2 is the root's "data"
     target target_ = target::none;
     field_value* field_ = nullptr;
@@ -255,7 +266,7 @@ public:
     }
 
 private:
-    static constexpr std::size_t max_depth = 32;
+    static constexpr std::size_t max_depth = core::max_json_depth;
     static constexpr std::size_t npos = static_cast<std::size_t>(-1);  // "size unknown", as nlohmann passes it
 
     void end(char close) {
@@ -395,6 +406,13 @@ request_body read_full(std::string_view body) {
     request_body out;
     body_reader reader(out);
     const bool ok = json::sax_parse(body, &reader, json::input_format_t::json, /*strict=*/true, /*ignore_comments=*/false);
+    if (!ok && reader.too_deep()) {
+        // Only what the reader saw counts: the fields read so far are dropped.
+        out = request_body{};
+        out.result = request_body::verdict::too_deep;
+        out.error_offset = core::too_deep_offset(body).value_or(0);
+        return out;
+    }
     out.result = !ok                       ? request_body::verdict::not_json
                  : reader.root_is_object() ? request_body::verdict::ok
                                            : request_body::verdict::not_object;

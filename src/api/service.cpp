@@ -3,10 +3,12 @@
 #include "otppi/api/protocol.hpp"
 #include "otppi/api/request_body.hpp"
 #include "otppi/core/files.hpp"
+#include "otppi/core/json.hpp"
 #include "otppi/core/log.hpp"
 #include "otppi/otp/engine.hpp"
 #include "otppi/otp/message.hpp"
 #include "otppi/otp/throttle.hpp"
+#include "reply_writer.hpp"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -16,6 +18,10 @@
 namespace otppi::api {
 
 using nlohmann::json;
+using reply::append_json_string;
+using reply::append_reply_value;
+using reply::data_writer;
+using reply::dump_reply;
 
 namespace {
 
@@ -141,6 +147,7 @@ otp::engine_config engine_config_from(const config::config& cfg) {
     e.receiver_window = std::chrono::seconds(cfg.otp.resend_window_s);
     e.user_max_issues = 0;  // the service applies one per-user limit to every sending command
     e.capacity = static_cast<std::size_t>(cfg.otp.capacity);
+    e.scope = cfg.otp.reference_scope == "global" ? otp::reference_scope::global : otp::reference_scope::user;
     return e;
 }
 
@@ -150,146 +157,6 @@ std::uint64_t user_key(const std::string& user) {
     for (unsigned char c : user) h = (h ^ c) * 1099511628211ULL;
     return h;
 }
-
-// Printable ASCII other than '"' and '\\': dump() writes such a string as it is.
-bool plain_text(std::string_view s) {
-    for (const char c : s)
-        if (c < 0x20 || c > 0x7E || c == '"' || c == '\\') return false;
-    return true;
-}
-
-// A JSON string literal; bytes that are not valid UTF-8 become U+FFFD, as
-// dump_reply() does, so a reply can always be written.
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    if (plain_text(s)) {  // the usual message: nothing to escape or check
-        out += s;
-        out += '"';
-        return;
-    }
-    for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            if (c == '"' || c == '\\') {
-                out += '\\';
-                out += static_cast<char>(c);
-            } else if (c < 0x20) {
-                static const char hex[] = "0123456789abcdef";
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-            } else {
-                out += static_cast<char>(c);
-            }
-            ++i;
-            continue;
-        }
-        // Length of a well-formed UTF-8 sequence starting here, or 0.
-        std::size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        if (len && i + len <= s.size()) {
-            for (std::size_t k = 1; k < len; ++k)
-                if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) len = 0;
-            const auto c1 = len ? static_cast<unsigned char>(s[i + 1]) : 0;
-            // No overlong forms, no surrogates, nothing past U+10FFFF.
-            if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) len = 0;
-        } else {
-            len = 0;
-        }
-        if (len) {
-            out.append(s.substr(i, len));
-            i += len;
-        } else {
-            out += "\xEF\xBF\xBD";
-            ++i;
-        }
-    }
-    out += '"';
-}
-
-// Replies quote request bytes (a path, a command name cut at 64 bytes) that
-// need not be valid UTF-8; the default dump() would throw out of the handler.
-std::string dump_reply(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-// The same bytes as dump_reply(value), without dump()'s own buffers for the
-// usual reply data: an object of plain strings, integers and booleans. Keys
-// come in the object's (sorted) order, as dump() writes them; anything else
-// is left to dump_reply().
-void append_reply_value(std::string& out, const json& value, bool nested = false) {
-    switch (value.type()) {
-    case json::value_t::string: {
-        const auto& s = value.get_ref<const json::string_t&>();
-        if (!plain_text(s)) break;
-        out += '"';
-        out += s;
-        out += '"';
-        return;
-    }
-    case json::value_t::number_integer: out += std::to_string(value.get<std::int64_t>()); return;
-    case json::value_t::number_unsigned: out += std::to_string(value.get<std::uint64_t>()); return;
-    case json::value_t::boolean: out += value.get<bool>() ? "true" : "false"; return;
-    case json::value_t::object: {
-        const auto& members = value.get_ref<const json::object_t&>();
-        if (nested || !std::all_of(members.begin(), members.end(), [](const auto& m) { return plain_text(m.first); })) break;
-        out += '{';
-        bool first = true;
-        for (const auto& [key, v] : members) {
-            if (!first) out += ',';
-            first = false;
-            out += '"';
-            out += key;
-            out += "\":";
-            append_reply_value(out, v, true);
-        }
-        out += '}';
-        return;
-    }
-    default: break;
-    }
-    out += dump_reply(value);
-}
-
-// Reply data written straight into the body as ,"data":{...}, for the hot
-// commands: the same bytes as dump() of the equivalent object, as long as the
-// members are added in dump()'s order (keys sorted bytewise).
-class data_writer {
-public:
-    explicit data_writer(std::string& out) : out_(out) {}
-    ~data_writer() {
-        if (open_) out_ += '}';
-    }
-    data_writer(const data_writer&) = delete;
-    data_writer& operator=(const data_writer&) = delete;
-
-    void text(std::string_view key, std::string_view value) {
-        member(key);
-        if (plain_text(value)) {
-            out_ += '"';
-            out_ += value;
-            out_ += '"';
-        } else {
-            out_ += dump_reply(json(value));
-        }
-    }
-    void number(std::string_view key, std::uint64_t n) {
-        member(key);
-        out_ += std::to_string(n);
-    }
-    void value(std::string_view key, const json& v) {
-        member(key);
-        append_reply_value(out_, v, /*nested=*/true);
-    }
-
-private:
-    void member(std::string_view key) {
-        out_ += open_ ? "," : ",\"data\":{";
-        open_ = true;
-        out_ += '"';
-        out_ += key;  // our own keys: plain text
-        out_ += "\":";
-    }
-    std::string& out_;
-    bool open_ = false;
-};
 
 }  // namespace
 
@@ -379,9 +246,11 @@ void service::users_changed() { auth_.users_changed(); }
 void service::apply_config(const config::config& cfg) {
     const bool engine_changed = cfg.otp.length != cfg_.otp.length || cfg.otp.expiration_s != cfg_.otp.expiration_s ||
                                 cfg.otp.max_attempts != cfg_.otp.max_attempts || cfg.otp.resend_limit != cfg_.otp.resend_limit ||
-                                cfg.otp.resend_window_s != cfg_.otp.resend_window_s || cfg.otp.capacity != cfg_.otp.capacity;
+                                cfg.otp.resend_window_s != cfg_.otp.resend_window_s || cfg.otp.capacity != cfg_.otp.capacity ||
+                                cfg.otp.reference_scope != cfg_.otp.reference_scope;
     if (engine_changed)
-        spdlog::warn("reload: otp.length/expiration_s/max_attempts/resend/capacity changes apply after a restart (live OTPs are kept until then)");
+        spdlog::warn(
+            "reload: otp.length/expiration_s/max_attempts/resend/capacity/reference_scope changes apply after a restart (live OTPs are kept until then)");
     config::otp_config keep = cfg_.otp;
     cfg_ = cfg;
     cfg_.otp.length = keep.length;
@@ -390,6 +259,7 @@ void service::apply_config(const config::config& cfg) {
     cfg_.otp.resend_limit = keep.resend_limit;
     cfg_.otp.resend_window_s = keep.resend_window_s;
     cfg_.otp.capacity = keep.capacity;
+    cfg_.otp.reference_scope = keep.reference_scope;
     auth_.set_failures_per_minute(cfg.api.auth_failures_per_minute);
     blocks_.set_max_entries(cfg.api.block_list_max_entries);
     // Rebuilt only when the limit changed, so a reload does not hand every
@@ -456,6 +326,8 @@ void service::handle(http::request req, http::responder respond) {
 void service::dispatch(const std::string& user, const http::request& req, const reply_ptr& r) {
     request_body body = parse_request_body(req.body);
     if (body.result == request_body::verdict::not_json) return r->send(code::malformed_request, nullptr, "body is not valid JSON");
+    if (body.result == request_body::verdict::too_deep)
+        return r->send(code::malformed_request, nullptr, "body: " + core::too_deep_message(core::max_json_depth, body.error_offset));
     if (body.result == request_body::verdict::not_object)
         return r->send(code::malformed_request, nullptr, "body must be a JSON object {\"command\": ..., \"data\": {...}}");
     if (body.command.type != field_value::kind::string)
@@ -466,8 +338,12 @@ void service::dispatch(const std::string& user, const http::request& req, const 
     if (cmd == "echo") {
         // OTP-Pi answers echo with the request itself: the one command that
         // needs the whole document (the body is known to parse).
-        json doc = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-        if (doc.is_discarded()) return r->send(code::malformed_request, nullptr, "body is not valid JSON");
+        auto parsed = core::parse_json_limited(req.body);
+        // nlohmann's syntax message quotes the bytes it stopped at: not for a reply.
+        if (!parsed.ok())
+            return r->send(code::malformed_request, nullptr,
+                           parsed.error->what == core::json_error::kind::too_deep ? "body: " + parsed.error->message : "body is not valid JSON");
+        json& doc = parsed.value;
         doc["response_code"] = code_string(code::success);
         doc["message"] = default_message(code::success);
         r->done = true;
@@ -480,8 +356,8 @@ void service::dispatch(const std::string& user, const http::request& req, const 
     if (body.date_time) r->request_data["date_time"] = std::move(*body.date_time);
 
     if (cmd == "request-otp") return cmd_request_otp(r, body, user);
-    if (cmd == "verify-otp") return cmd_verify_otp(r, body);
-    if (cmd == "check-otp" || cmd == "validate-otp") return cmd_check_otp(r, body);
+    if (cmd == "verify-otp") return cmd_verify_otp(r, body, user);
+    if (cmd == "check-otp" || cmd == "validate-otp") return cmd_check_otp(r, body, user);
     if (cmd == "send-sms") return cmd_send_sms(r, body, user);
     if (cmd == "send-message") {
         if (const auto& rc = body[field::receiver]; rc.type == field_value::kind::string && rc.text.find('@') != std::string::npos)
@@ -555,7 +431,7 @@ void service::cmd_request_otp(const reply_ptr& r, request_body& body, const std:
     } else {
         auto filled = otp::fill_template(tmpl, issued.code.view());
         if (!filled) {  // cannot happen: the template was checked above
-            engine_->cancel(*reference);
+            engine_->cancel(*reference, user);
             return r->send(code::failed, reply_data);
         }
         msg.text = std::move(*filled);
@@ -565,9 +441,9 @@ void service::cmd_request_otp(const reply_ptr& r, request_body& body, const std:
     const std::string ref = *reference;
     json pending_data = reply_data;
     pending_data["expires_at"] = expires_at;
-    send_and_reply(r, std::move(msg), pending_data, [this, r, ref, reply_data, expires_at](const send_result& res) mutable {
+    send_and_reply(r, std::move(msg), pending_data, [this, r, ref, user, reply_data, expires_at](const send_result& res) mutable {
         // A code that never left the device must not block its reference.
-        if (res.status != send_status::sent) engine_->cancel(ref);
+        if (res.status != send_status::sent) engine_->cancel(ref, user);
         if (res.status == send_status::sent) {
             reply_data["expires_at"] = expires_at;
             if (!res.modem_id.empty()) reply_data["modem_id"] = res.modem_id;
@@ -576,7 +452,7 @@ void service::cmd_request_otp(const reply_ptr& r, request_body& body, const std:
     });
 }
 
-void service::cmd_verify_otp(const reply_ptr& r, request_body& body) {
+void service::cmd_verify_otp(const reply_ptr& r, request_body& body, const std::string& user) {
     request_fields f(body);
     auto receiver_raw = f.strict_text(field::receiver, true, 32);
     auto reference = f.text(field::reference, true);
@@ -587,6 +463,7 @@ void service::cmd_verify_otp(const reply_ptr& r, request_body& body) {
     auto receiver = receiver_of(*receiver_raw, cfg_.sms.country_code);
     if (!receiver) return r->send(code::malformed_request, nullptr, "data.receiver: expected a phone number (5-20 digits, optional leading + or 0)");
     otp::verify_request vr;
+    vr.api_user = user;
     vr.reference = *reference;
     vr.receiver = *receiver;
     vr.code = *code_text;
@@ -606,11 +483,11 @@ void service::cmd_verify_otp(const reply_ptr& r, request_body& body) {
     });
 }
 
-void service::cmd_check_otp(const reply_ptr& r, request_body& body) {
+void service::cmd_check_otp(const reply_ptr& r, request_body& body, const std::string& user) {
     request_fields f(body);
     auto reference = f.text(field::reference, true);
     if (f.err) return r->send(code::malformed_request, nullptr, f.err->text);
-    auto st = engine_->status(*reference);
+    auto st = engine_->status(*reference, user);
     json reply_data = r->request_data;
     reply_data["reference"] = *reference;
     reply_data["live"] = st.status == otp::otp_status::ok;
@@ -739,7 +616,11 @@ void service::cmd_block(const reply_ptr& r, request_body& body, bool block, cons
     if (!receiver)
         return r->send(code::malformed_request, nullptr, std::string("data.") + field_name + ": expected a phone number (5-20 digits, optional leading + or 0)");
     json reply_data = r->request_data;
-    reply_data[field_name] = *receiver_raw;
+    // The reply names the number `receiver` whichever name it came under (as
+    // docs/api.md says); a client that sent OTP-Pi's `msisdn` also finds it
+    // back under that name.
+    reply_data["receiver"] = *receiver_raw;
+    if (which == field::msisdn) reply_data["msisdn"] = *receiver_raw;
     reply_data["blocked"] = block;
     // Answered only once the change is on disk: an accepted block survives a crash.
     set_blocked("api user '" + user + "'", *receiver, block, [r, reply_data, block](block_outcome o) mutable {

@@ -1,6 +1,7 @@
 #include "otppi/auth/user_store.hpp"
 
 #include "otppi/core/files.hpp"
+#include "otppi/core/json.hpp"
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -36,8 +37,10 @@ std::string user_store::load_file() {
         std::string err;
         auto text = core::read_file(path_, &err);
         if (!text) return err;
-        json doc = json::parse(*text, nullptr, false);
-        if (doc.is_discarded() || !doc.is_object()) return path_ + ": not valid JSON";
+        auto parsed = core::parse_json_limited(*text);
+        if (!parsed.ok()) return path_ + ": " + parsed.error->summary();
+        json& doc = parsed.value;
+        if (!doc.is_object()) return path_ + ": not a JSON object";
         for (auto [key, kind] : {std::pair{"api_users", user_kind::api}, std::pair{"admin_users", user_kind::admin}}) {
             if (!doc.contains(key)) continue;
             const auto& section = doc[key];

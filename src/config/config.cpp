@@ -1,6 +1,7 @@
 #include "otppi/config/config.hpp"
 
 #include "otppi/core/files.hpp"
+#include "otppi/core/json.hpp"
 #include "schema.hpp"
 
 #include <nlohmann/json.hpp>
@@ -86,6 +87,7 @@ config extract(const json& doc) {
     c.otp.resend_limit = otp["resend_limit"];
     c.otp.resend_window_s = otp["resend_window_s"];
     c.otp.capacity = otp["capacity"];
+    c.otp.reference_scope = otp["reference_scope"];
     c.otp.templates = otp["templates"].get<std::map<std::string, std::string>>();
     for (const auto& m : doc["modems"]) {
         modem_config mc;
@@ -154,17 +156,15 @@ void cross_check(json& doc, std::vector<std::string>& errors) {
 
 load_result parse_config(std::string_view json_text) {
     load_result r;
-    json doc;
-    try {
-        // Config loading is start-up/reload only, not the data path: the
-        // exception carries nlohmann's line/column message, which we want.
-        doc = json::parse(json_text);
-    } catch (const json::exception& e) {
-        // parse_error for syntax, out_of_range for numbers that overflow
-        // (found by fuzzing: "47E5547777776" used to end the process).
-        r.errors.push_back(std::string("(document): invalid JSON: ") + e.what());
+    // Depth-limited like every reader of outside bytes; nlohmann's message
+    // (line and column) is kept for syntax errors, and a number too large for
+    // a double (found by fuzzing: "47E5547777776") is one of them.
+    auto parsed = core::parse_json_limited(json_text);
+    if (!parsed.ok()) {
+        r.errors.push_back("(document): invalid JSON: " + parsed.error->message);
         return r;
     }
+    json& doc = parsed.value;
     detail::validate(doc, detail::root_schema(), "", r.errors);
     if (!r.errors.empty()) return r;
     cross_check(doc, r.errors);
@@ -217,7 +217,7 @@ json to_json(const config& c) {
                 {"queue_limit", c.sms.queue_limit}};
     j["otp"] = {{"length", c.otp.length}, {"expiration_s", c.otp.expiration_s}, {"max_attempts", c.otp.max_attempts},
                 {"resend_limit", c.otp.resend_limit}, {"resend_window_s", c.otp.resend_window_s},
-                {"capacity", c.otp.capacity}, {"templates", c.otp.templates}};
+                {"capacity", c.otp.capacity}, {"reference_scope", c.otp.reference_scope}, {"templates", c.otp.templates}};
     j["modems"] = json::array();
     for (const auto& m : c.modems) {
         j["modems"].push_back({{"id", m.id}, {"name", m.name}, {"port", m.port}, {"baud_rate", m.baud_rate},

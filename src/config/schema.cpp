@@ -203,6 +203,7 @@ node_ptr build_root() {
                        {"resend_limit", integer(1, 1000, 5)},
                        {"resend_window_s", integer(1, 86400, 600)},
                        {"capacity", integer(1000, 10'000'000, 2'000'000)},
+                       {"reference_scope", string_of({"user", "global"}, "user")},
                        {"templates", map_of(string(2, 640, nullptr, check_template), 64)}});
     auto modem = object({{"id", string(1, 64, nullptr, check_identifier)},
                          {"name", string(0, 128, "")},

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "otppi/core/files.hpp"
+#include "otppi/core/json.hpp"
 
 namespace otppi::modem {
 
@@ -106,8 +107,10 @@ std::string inbox::load() {
         next_seq_ = 1;
         return options_.path + ": " + why + " (moved to " + aside + ")";
     };
-    json doc = json::parse(*text, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return set_aside("not a JSON object");
+    auto parsed = core::parse_json_limited(*text);
+    if (!parsed.ok()) return set_aside(parsed.error->summary());
+    json& doc = parsed.value;
+    if (!doc.is_object()) return set_aside("not a JSON object");
     try {
         next_seq_ = doc.value("next_seq", std::uint64_t{1});
         for (const auto& j : doc.value("messages", json::array())) messages_.push_back(message_from_json(j));

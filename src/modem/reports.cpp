@@ -12,6 +12,7 @@
 
 #include "otppi/core/files.hpp"
 #include "otppi/core/log.hpp"
+#include "otppi/core/json.hpp"
 
 namespace otppi::modem {
 
@@ -122,7 +123,7 @@ std::string report_store::load(std::int64_t now_unix) {
         pos = end + 1;
         if (line.empty()) continue;
         ++journal_lines_;
-        json j = json::parse(line, nullptr, false);
+        json j = core::parse_json_limited(line).value;  // discarded on any error, too deep included
         if (j.is_discarded() || !j.is_object()) {
             ++bad;
             continue;

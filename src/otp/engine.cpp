@@ -14,6 +14,7 @@ namespace {
 // one purpose can never equal a MAC made for another.
 constexpr std::string_view label_code = "otppi/otp/v1/code";
 constexpr std::string_view label_reference = "otppi/otp/v1/reference";
+constexpr std::string_view label_user_reference = "otppi/otp/v1/user-reference";
 constexpr std::string_view label_receiver = "otppi/otp/v1/throttle/receiver";
 constexpr std::string_view label_user = "otppi/otp/v1/throttle/api-user";
 
@@ -107,10 +108,17 @@ engine::engine(const engine_config& config, std::span<const std::uint8_t> key, c
     if (random_ == nullptr) throw std::invalid_argument("otp engine: no random source");
 }
 
-bool engine::reference_key(std::string_view reference, ref_key& out) {
+bool engine::reference_key(std::string_view reference, std::string_view api_user, ref_key& out) {
     hmac_sha512::digest full;
-    const std::string_view fields[] = {reference};
-    const bool ok = mac_.mac_fields(label_reference, fields, full);
+    bool ok = false;
+    if (config_.scope == reference_scope::user) {
+        // Fields are length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+        const std::string_view fields[] = {api_user, reference};
+        ok = mac_.mac_fields(label_user_reference, fields, full);
+    } else {
+        const std::string_view fields[] = {reference};
+        ok = mac_.mac_fields(label_reference, fields, full);
+    }
     std::memcpy(out.data(), full.data(), out.size());
     return ok;
 }
@@ -152,7 +160,7 @@ issue_result engine::issue(const issue_request& request, std::string_view api_us
     ttl = std::min(ttl, config_.max_expiration);
 
     ref_key key;
-    if (!reference_key(request.reference, key)) {
+    if (!reference_key(request.reference, api_user, key)) {
         result.status = otp_status::crypto_failure;
         return result;
     }
@@ -224,13 +232,13 @@ issue_result engine::issue(const issue_request& request, std::string_view api_us
 verify_result engine::verify(const verify_request& request) {
     verify_result result;
     if (request.reference.empty() || too_long(request.reference) || too_long(request.receiver) || any_too_long(request.params) ||
-        too_long(request.code)) {
+        too_long(request.code) || too_long(request.api_user)) {
         result.status = otp_status::bad_request;
         return result;
     }
     const time_point now = clock_.now();
     ref_key key;
-    if (!reference_key(request.reference, key)) {
+    if (!reference_key(request.reference, request.api_user, key)) {
         result.status = otp_status::crypto_failure;
         return result;
     }
@@ -265,11 +273,11 @@ verify_result engine::verify(const verify_request& request) {
     return result;
 }
 
-status_result engine::status(std::string_view reference) {
+status_result engine::status(std::string_view reference, std::string_view api_user) {
     status_result result;
-    if (reference.empty() || too_long(reference)) return result;
+    if (reference.empty() || too_long(reference) || too_long(api_user)) return result;
     ref_key key;
-    if (!reference_key(reference, key)) {
+    if (!reference_key(reference, api_user, key)) {
         result.status = otp_status::crypto_failure;
         return result;
     }
@@ -282,10 +290,10 @@ status_result engine::status(std::string_view reference) {
     return result;
 }
 
-bool engine::cancel(std::string_view reference) {
-    if (reference.empty() || too_long(reference)) return false;
+bool engine::cancel(std::string_view reference, std::string_view api_user) {
+    if (reference.empty() || too_long(reference) || too_long(api_user)) return false;
     ref_key key;
-    if (!reference_key(reference, key)) return false;
+    if (!reference_key(reference, api_user, key)) return false;
     // A dead entry still in the table counts as nothing to cancel.
     if (store_.find(key, clock_.now()) == nullptr) return false;
     return store_.erase(key);

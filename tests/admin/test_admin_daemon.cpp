@@ -687,3 +687,19 @@ TEST_F(AdminDaemon, OneSessionCannotTakeEveryMonitorSlot) {
     EXPECT_THAT(theirs.buffered(), HasSubstr("HTTP/1.1 101"));
     stop();
 }
+
+// Issue #17 item 1: admin API bodies are read with the same depth limit as
+// the REST API (the settings merge and its write-back recurse per level).
+TEST_F(AdminDaemon, DeeplyNestedJsonBodyIsRefusedNotACrash) {
+    start();
+    auto b = logged_in_admin();
+    const std::string deep = R"({"device_name":)" + std::string(30'000, '[') + std::string(30'000, ']') + "}";
+    auto r = b.call("PUT", "/admin/api/settings", deep);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_THAT(json::parse(r.body, nullptr, false).value("error", ""),
+                HasSubstr("nested too deeply: JSON nested deeper than 32 levels (at byte 46)"));
+    // Still serving, and the settings are unchanged.
+    EXPECT_EQ(b.get("/admin/api/settings")["settings"]["device_name"], "test-pi");
+    EXPECT_TRUE(daemon->running());
+    stop();
+}

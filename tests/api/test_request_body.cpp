@@ -117,13 +117,38 @@ TEST(RequestBody, DateTimeIsKeptWhole) {
     EXPECT_EQ(*parse_request_body(R"({"data":{"date_time":1,"date_time":"later"}})").date_time, json("later"));
 }
 
-TEST(RequestBody, DeepNestingIsFine) {
+// Issue #17: 20,000 levels used to be "fine" here, and then killed the
+// daemon in the reply writer. Now the body is refused at level 33 wherever the
+// nesting is, with the offset of that bracket, and nothing of it is kept.
+TEST(RequestBody, DeepNestingIsRefusedWithItsOffset) {
     const std::string deep = std::string(20000, '[') + std::string(20000, ']');
-    auto b = parse_request_body(R"({"command":"x","data":{"other":)" + deep + R"(,"date_time":)" + deep + R"(,"otp":"1"}})");
+    for (const char* field : {"other", "date_time", "otp"}) {
+        const std::string head = R"({"command":"x","data":{")" + std::string(field) + "\":";
+        auto b = parse_request_body(head + deep + R"(,"otp":"1"}})");
+        EXPECT_EQ(b.result, request_body::verdict::too_deep) << field;
+        EXPECT_EQ(b.error_offset, head.size() + 30) << field;  // root and data are levels 1 and 2
+        EXPECT_FALSE(b.command.present());
+        EXPECT_FALSE(b.date_time.has_value());
+    }
+    const std::string objects = [] {
+        std::string s;
+        for (int i = 0; i < 100; ++i) s += "{\"k\":";
+        return s + "0" + std::string(100, '}');
+    }();
+    auto b = parse_request_body(objects);
+    EXPECT_EQ(b.result, request_body::verdict::too_deep);
+    EXPECT_EQ(b.error_offset, 32u * 5);
+    // A syntax error before the limit is still a syntax error.
+    EXPECT_EQ(parse_request_body("{\"a\":x" + deep).result, request_body::verdict::not_json);
+}
+
+TEST(RequestBody, ThirtyTwoLevelsAreAccepted) {
+    auto b = parse_request_body(R"({"data":{"date_time":)" + std::string(30, '[') + std::string(30, ']') + "}}");
     ASSERT_EQ(b.result, request_body::verdict::ok);
-    EXPECT_EQ(b[field::otp].text, "1");
     ASSERT_TRUE(b.date_time.has_value());
-    EXPECT_TRUE(b.date_time->is_array());
+    EXPECT_EQ(*b.date_time, json::parse(std::string(30, '[') + std::string(30, ']')));
+    EXPECT_EQ(detail::read_full(std::string(32, '[') + std::string(32, ']')).result, request_body::verdict::not_object);
+    EXPECT_EQ(detail::read_full(std::string(33, '[') + std::string(33, ']')).result, request_body::verdict::too_deep);
 }
 
 // The fast reader must take the usual request (or the speed-up is lost) ...

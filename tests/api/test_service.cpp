@@ -575,3 +575,122 @@ TEST_F(Service, RepliesQuotingInvalidUtf8DoNotThrow) {
     // Still serving.
     EXPECT_EQ(code_of(call(otp_request()).body), "0000");
 }
+
+namespace {
+
+// `levels` nested arrays around 1, padded with spaces to `size` bytes when
+// that is larger: the shape of issue #17's crash.
+std::string nested_arrays(std::size_t levels, std::size_t size = 0) {
+    std::string s(levels, '[');
+    s += '1';
+    s.append(levels, ']');
+    if (s.size() < size) s.append(size - s.size(), ' ');
+    return s;
+}
+
+// A request body whose data.<field> is `value`, padded to exactly `size` bytes.
+std::string body_with(const std::string& command, const std::string& field, const std::string& value, std::size_t size = 0) {
+    std::string head = R"({"command":")" + command + R"(","data":{"reference":"12345678901234567890",")" + field + "\":";
+    std::string body = head + value + "}}";
+    if (body.size() < size) body.insert(head.size() + value.size(), size - body.size(), ' ');
+    return body;
+}
+
+}  // namespace
+
+// Issue #17 item 1: 70,000 nested arrays in a 1 MiB body killed the daemon
+// (the reply writer echoing date_time, and echo's DOM, recursed per level).
+TEST_F(Service, DeeplyNestedJsonIsRefusedNotACrash) {
+    constexpr std::size_t mib = 1024 * 1024;
+    for (const char* command : {"check-otp", "verify-otp", "request-otp", "echo"}) {
+        for (const char* field : {"date_time", "data", "reference", "anything"}) {
+            const auto body = body_with(command, field, nested_arrays(70'000), mib);
+            ASSERT_EQ(body.size(), mib);
+            auto r = call_raw(body);
+            EXPECT_EQ(r.status, 400) << command << " " << field;
+            EXPECT_EQ(code_of(r.body), "1301") << command << " " << field << ": " << r.raw.substr(0, 200);
+            EXPECT_EQ(r.body.value("command", ""), "") << "the command is not read from a refused body";
+            // Level 33 is the 31st bracket of the value (root and data are levels 1 and 2).
+            const auto at = body.find('[') + 30;
+            EXPECT_EQ(r.body.value("message", ""), "body: JSON nested deeper than 32 levels (at byte " + std::to_string(at) + ")") << command;
+        }
+    }
+    // The whole body nested, and objects rather than arrays.
+    std::string objects;
+    for (int i = 0; i < 70'000; ++i) objects += "{\"a\":";
+    objects += "1" + std::string(70'000, '}');
+    for (const auto& [body, at] : {std::pair{nested_arrays(70'000, mib), 32}, std::pair{objects, 32 * 5}}) {
+        auto r = call_raw(body);
+        EXPECT_EQ(code_of(r.body), "1301");
+        EXPECT_THAT(r.body.value("message", ""), HasSubstr("nested deeper than 32 levels (at byte " + std::to_string(at) + ")"));
+    }
+    // Still serving.
+    EXPECT_EQ(code_of(call(otp_request()).body), "0000");
+}
+
+TEST_F(Service, NestingUpToThirtyTwoLevelsIsStillAccepted) {
+    // Root object and data are levels 1 and 2: 30 levels fit in date_time.
+    auto r = call_raw(body_with("check-otp", "date_time", nested_arrays(30)));
+    EXPECT_EQ(code_of(r.body), "1203") << r.raw;
+    EXPECT_EQ(r.body["data"]["date_time"], json::parse(nested_arrays(30)));
+    r = call_raw(body_with("check-otp", "date_time", nested_arrays(31)));
+    EXPECT_EQ(code_of(r.body), "1301");
+    EXPECT_THAT(r.body.value("message", ""), HasSubstr("nested deeper than 32 levels"));
+
+    r = call_raw(body_with("echo", "data", nested_arrays(30)));
+    EXPECT_EQ(code_of(r.body), "0000") << r.raw;
+    EXPECT_EQ(r.body["data"]["data"], json::parse(nested_arrays(30)));
+    EXPECT_EQ(code_of(call_raw(body_with("echo", "data", nested_arrays(31))).body), "1301");
+}
+
+// Issue #17 item 8: block-msisdn given `msisdn` answered data.msisdn, where
+// docs/api.md promises data.receiver.
+TEST_F(Service, BlockMsisdnGivenMsisdnAnswersReceiver) {
+    for (const auto& [command, path, blocked] : {std::tuple{"block-msisdn", "/api/block", true}, std::tuple{"unblock-msisdn", "/api/unblock", false}}) {
+        auto r = call(json{{"command", command}, {"data", {{"date_time", 1629685778}, {"msisdn", "08126666666"}}}}, path);
+        EXPECT_EQ(code_of(r.body), "0000") << r.raw;
+        EXPECT_EQ(r.body["data"]["receiver"], "08126666666") << r.raw;
+        EXPECT_EQ(r.body["data"]["msisdn"], "08126666666") << "kept for clients that read back their own field";
+        EXPECT_EQ(r.body["data"]["blocked"], blocked);
+        EXPECT_EQ(r.body["data"]["date_time"], 1629685778);
+    }
+    // Sent as `receiver`: only `receiver` comes back, as before.
+    auto r = call(json{{"command", "block-msisdn"}, {"data", {{"receiver", "08126666666"}}}}, "/api/block");
+    EXPECT_EQ(r.body["data"]["receiver"], "08126666666");
+    EXPECT_FALSE(r.body["data"].contains("msisdn")) << r.raw;
+}
+
+// Issue #17 item 8: an API user could check, verify or burn another API
+// user's OTP by its reference. otp.reference_scope "user" (the default) stops that.
+TEST_F(Service, AnotherApiUserCannotCheckVerifyOrBurnAnOtpByItsReference) {
+    users.put(auth::user_kind::api, "other", {auth::hash_password("other-pass-1", {10, 8, 1}), 0});
+    make_service();
+    const auto other = "Basic " + otppi::auth::base64_encode("other:other-pass-1");
+    ASSERT_EQ(code_of(call(otp_request()).body), "0000");
+    const auto code = last_code();
+    const auto check = json{{"command", "check-otp"}, {"data", {{"reference", "12345678901234567890"}}}}.dump();
+
+    EXPECT_EQ(code_of(call_raw(check, "/api/otp", "POST", other).body), "1203");
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(code_of(call_raw(verify_request("000000").dump(), "/api/otp", "POST", other).body), "1203");
+    EXPECT_EQ(code_of(call_raw(verify_request(code).dump(), "/api/otp", "POST", other).body), "1203");
+    // The owner's OTP is untouched: live, all attempts left, and it verifies.
+    auto mine = call_raw(check);
+    EXPECT_EQ(code_of(mine.body), "0000");
+    EXPECT_EQ(mine.body["data"]["attempts_left"], 5);
+    EXPECT_EQ(code_of(call(verify_request(code)).body), "0000");
+}
+
+TEST_F(Service, GlobalReferenceScopeSharesReferencesAsOtpPiDid) {
+    cfg.otp.reference_scope = "global";
+    users.put(auth::user_kind::api, "other", {auth::hash_password("other-pass-1", {10, 8, 1}), 0});
+    make_service();
+    const auto other = "Basic " + otppi::auth::base64_encode("other:other-pass-1");
+    ASSERT_EQ(code_of(call(otp_request()).body), "0000");
+    const auto code = last_code();
+    const auto check = json{{"command", "check-otp"}, {"data", {{"reference", "12345678901234567890"}}}}.dump();
+    EXPECT_EQ(code_of(call_raw(check, "/api/otp", "POST", other).body), "0000");
+    EXPECT_EQ(code_of(call_raw(verify_request(code).dump(), "/api/otp", "POST", other).body), "0000");
+    // And a live reference is one for everybody.
+    ASSERT_EQ(code_of(call(otp_request()).body), "0000");
+    EXPECT_EQ(code_of(call_raw(otp_request().dump(), "/api/otp", "POST", other).body), "1201");
+}

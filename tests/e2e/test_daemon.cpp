@@ -287,3 +287,33 @@ TEST_F(Daemon, OtpRoundTripThroughASimulatedModem) {
         }
     }
 }
+
+// Issue #17 item 1: with api.max_body_bytes at its maximum (1 MiB), 70,000
+// nested arrays in check-otp's date_time or echo's data killed the process.
+TEST_F(Daemon, DeeplyNestedJsonIsRefusedNotACrash) {
+    cfg["api"]["max_body_bytes"] = 1024 * 1024;
+    write_config();
+    add_user("app", "s3cret-password");
+    auto d = start();
+    const auto padded = [](std::string head, const std::string& tail) {
+        head += std::string(70'000, '[') + "1" + std::string(70'000, ']');
+        head.append(1024 * 1024 - head.size() - tail.size(), ' ');
+        return head + tail;
+    };
+    const std::string bodies[] = {padded(R"({"command":"check-otp","data":{"reference":"r-1","date_time":)", "}}"),
+                                  padded(R"({"command":"echo","data":)", "}")};
+    for (const auto& body : bodies) {
+        ASSERT_EQ(body.size(), 1024u * 1024);
+        auto r = api(body);
+        ASSERT_EQ(r.status, 400) << d->err();
+        auto reply = json::parse(r.body);
+        EXPECT_EQ(reply["response_code"], "1301");
+        EXPECT_THAT(reply["message"].get<std::string>(), HasSubstr("JSON nested deeper than 32 levels (at byte "));
+        EXPECT_TRUE(d->running());
+    }
+    // Still serving, on a new connection.
+    EXPECT_EQ(json::parse(api(R"({"command":"check-otp","data":{"reference":"r-1","date_time":[[1]]}})").body)["data"]["date_time"],
+              json::parse("[[1]]"));
+    d->signal(SIGTERM);
+    EXPECT_EQ(d->wait(15s), 0) << d->err();
+}

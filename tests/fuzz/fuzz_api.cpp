@@ -1,10 +1,12 @@
 // The REST request decoder: any body, on any path, through the real service
 // (authenticated, so the fuzzer reaches the command handlers). The gateway
-// answers every send at once.
+// answers every send at once. Inputs may stand for deep nesting (expand.hpp).
+#include "expand.hpp"
 #include "otppi/api/request_body.hpp"
 #include "otppi/api/service.hpp"
 #include "otppi/auth/password.hpp"
 #include "otppi/auth/user_store.hpp"
+#include "otppi/core/json.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -85,15 +87,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     req.authorization = "Basic " + auth::base64_encode("app:fuzz-password");
     req.remote_address = "127.0.0.1";
-    req.body.assign(reinterpret_cast<const char*>(data), size);
+    req.body = fuzz::expand_nesting(std::string_view(reinterpret_cast<const char*>(data), size));
     // The fast body reader answers only for its subset of JSON, and then as nlohmann's parser does.
-    if (auto fast = api::detail::read_fast(req.body); fast && !(*fast == api::detail::read_full(req.body))) __builtin_trap();
+    const auto full = api::detail::read_full(req.body);
+    if (auto fast = api::detail::read_fast(req.body); fast && !(*fast == full)) __builtin_trap();
+    // The body reader and the shared depth-limited parser agree on what is
+    // JSON, what is too deep, and where.
+    const auto limited = core::parse_json_limited(req.body);
+    const bool too_deep = limited.error && limited.error->what == core::json_error::kind::too_deep;
+    if (too_deep != (full.result == api::request_body::verdict::too_deep)) __builtin_trap();
+    if (too_deep && limited.error->offset != full.error_offset) __builtin_trap();
+    if (limited.ok() == (full.result == api::request_body::verdict::not_json || too_deep)) __builtin_trap();
     bool answered = false;
     w.svc->handle(std::move(req), [&](http::response res) {
         answered = true;
-        // Every answer is JSON with a response_code.
+        // Every answer is JSON with a response_code; a body too deep is refused as such.
         auto j = nlohmann::json::parse(res.body, nullptr, false);
         if (j.is_discarded() || !j.contains("response_code")) __builtin_trap();
+        if (too_deep && (j["response_code"] != "1301" || j.value("message", "").find("nested deeper than") == std::string::npos)) __builtin_trap();
     });
     run_tasks();
     if (!answered) __builtin_trap();

@@ -30,6 +30,7 @@ issue_request make_issue(std::string_view reference, std::string_view receiver =
 
 verify_request make_verify(std::string_view reference, std::string_view code, std::string_view receiver = "628126666666") {
     verify_request r;
+    r.api_user = "alice";  // the user issue_ok() issues as
     r.reference = reference;
     r.receiver = receiver;
     r.params = {"p1", "p2", "p3", "p4"};
@@ -86,8 +87,9 @@ TEST_F(OtpEngineTest, StoresOnlyTheKeyedMacOfTheUnambiguousEncoding) {
     // Recompute what the engine must have stored, from the documented format.
     hmac_sha512 mac(key_);
     hmac_sha512::digest ref_mac, expected;
-    const std::string_view ref_fields[] = {"ref-1"};
-    ASSERT_TRUE(mac.mac_fields("otppi/otp/v1/reference", ref_fields, ref_mac));
+    // Under the default reference_scope::user, the key binds the API user too.
+    const std::string_view ref_fields[] = {"alice", "ref-1"};
+    ASSERT_TRUE(mac.mac_fields("otppi/otp/v1/user-reference", ref_fields, ref_mac));
     ref_key key;
     std::memcpy(key.data(), ref_mac.data(), key.size());
     const std::string_view code_fields[] = {"ref-1", "628126666666", "p1", "p2", "p3", "p4", r.code.view()};
@@ -104,11 +106,11 @@ TEST_F(OtpEngineTest, StoresOnlyTheKeyedMacOfTheUnambiguousEncoding) {
 TEST_F(OtpEngineTest, ExpiresExactlyAtTheDeadline) {
     const std::string code = issue_ok("ref-1");
     clock_.advance(180s - 1ms);
-    auto st = eng_->status("ref-1");
+    auto st = eng_->status("ref-1", "alice");
     EXPECT_EQ(st.status, otp_status::ok);
     EXPECT_EQ(st.remaining, 1s);  // rounded up, never 0 while live
     clock_.advance(1ms);
-    EXPECT_EQ(eng_->status("ref-1").status, otp_status::expired);
+    EXPECT_EQ(eng_->status("ref-1", "alice").status, otp_status::expired);
     EXPECT_EQ(eng_->verify(make_verify("ref-1", code)).status, otp_status::expired);
 }
 
@@ -132,7 +134,7 @@ TEST_F(OtpEngineTest, ClientExpirationIsHonouredButCappedAtTenMinutes) {
 
     const std::string code(r.code.view());
     clock_.advance(600s - 1ms);
-    EXPECT_EQ(eng_->status("long").status, otp_status::ok);
+    EXPECT_EQ(eng_->status("long", "alice").status, otp_status::ok);
     clock_.advance(1ms);
     EXPECT_EQ(eng_->verify(make_verify("long", code)).status, otp_status::expired);
 }
@@ -150,8 +152,11 @@ TEST_F(OtpEngineTest, PastOrPresentExpirationRejected) {
 }
 
 TEST_F(OtpEngineTest, LiveReferenceIsDuplicatedAndKeepsItsCode) {
+    engine_config c = config_for_test();
+    c.scope = reference_scope::global;
+    rebuild(c);
     const std::string code = issue_ok("ref-1");
-    auto again = eng_->issue(make_issue("ref-1", "628111111111"), "bob");  // references are global
+    auto again = eng_->issue(make_issue("ref-1", "628111111111"), "bob");  // global: one reference for everyone
     EXPECT_EQ(again.status, otp_status::duplicated);
     EXPECT_TRUE(again.code.empty());
     EXPECT_EQ(eng_->verify(make_verify("ref-1", code)).status, otp_status::ok);
@@ -181,7 +186,7 @@ TEST_F(OtpEngineTest, FiveWrongTriesKillTheCode) {
         auto v = eng_->verify(make_verify("ref-1", bad));
         ASSERT_EQ(v.status, otp_status::invalid);
         EXPECT_EQ(v.attempts_left, left);
-        EXPECT_EQ(eng_->status("ref-1").attempts_left, left);
+        EXPECT_EQ(eng_->status("ref-1", "alice").attempts_left, left);
     }
     EXPECT_EQ(eng_->verify(make_verify("ref-1", bad)).status, otp_status::attempts_exhausted);
     EXPECT_EQ(eng_->size(), 0u);
@@ -194,7 +199,7 @@ TEST_F(OtpEngineTest, MalformedCodesCountAsWrongTries) {
     EXPECT_EQ(eng_->verify(make_verify("ref-1", "")).status, otp_status::invalid);
     EXPECT_EQ(eng_->verify(make_verify("ref-1", code + "0")).status, otp_status::invalid);
     EXPECT_EQ(eng_->verify(make_verify("ref-1", "abcdef")).status, otp_status::invalid);
-    EXPECT_EQ(eng_->status("ref-1").attempts_left, 2u);
+    EXPECT_EQ(eng_->status("ref-1", "alice").attempts_left, 2u);
     EXPECT_EQ(eng_->verify(make_verify("ref-1", code)).status, otp_status::ok);
 }
 
@@ -231,22 +236,22 @@ TEST_F(OtpEngineTest, ParamsAreNotInterchangeable) {
 TEST_F(OtpEngineTest, StatusDoesNotConsume) {
     const std::string code = issue_ok("ref-1");
     for (int i = 0; i < 20; ++i) {
-        auto st = eng_->status("ref-1");
+        auto st = eng_->status("ref-1", "alice");
         EXPECT_EQ(st.status, otp_status::ok);
         EXPECT_EQ(st.attempts_left, 5u);
         EXPECT_EQ(st.remaining, 180s);
     }
     clock_.advance(100s + 500ms);
-    EXPECT_EQ(eng_->status("ref-1").remaining, 80s);  // 79.5 s rounded up
-    EXPECT_EQ(eng_->status("unknown").status, otp_status::expired);
+    EXPECT_EQ(eng_->status("ref-1", "alice").remaining, 80s);  // 79.5 s rounded up
+    EXPECT_EQ(eng_->status("unknown", "alice").status, otp_status::expired);
     EXPECT_EQ(eng_->verify(make_verify("ref-1", code)).status, otp_status::ok);
 }
 
 TEST_F(OtpEngineTest, CancelFreesTheReference) {
     const std::string code = issue_ok("ref-1");
-    EXPECT_TRUE(eng_->cancel("ref-1"));
-    EXPECT_FALSE(eng_->cancel("ref-1"));
-    EXPECT_FALSE(eng_->cancel("never-issued"));
+    EXPECT_TRUE(eng_->cancel("ref-1", "alice"));
+    EXPECT_FALSE(eng_->cancel("ref-1", "alice"));
+    EXPECT_FALSE(eng_->cancel("never-issued", "alice"));
     EXPECT_EQ(eng_->verify(make_verify("ref-1", code)).status, otp_status::expired);
     issue_ok("ref-1");
 }
@@ -369,7 +374,7 @@ TEST_F(OtpEngineTest, BadRequests) {
     EXPECT_EQ(eng_->verify(make_verify("", "123456")).status, otp_status::bad_request);
     const std::string code = issue_ok("ref");
     EXPECT_EQ(eng_->verify(make_verify("ref", huge)).status, otp_status::bad_request);
-    EXPECT_EQ(eng_->status("ref").attempts_left, 5u);  // not charged
+    EXPECT_EQ(eng_->status("ref", "alice").attempts_left, 5u);  // not charged
     EXPECT_EQ(eng_->size(), 1u);
 }
 
@@ -429,6 +434,59 @@ TEST(OtpEngineStatus, ToStringCoversAll) {
     EXPECT_EQ(to_string(otp_status::store_full), "store_full");
     EXPECT_EQ(to_string(otp_status::bad_request), "bad_request");
     EXPECT_EQ(to_string(otp_status::crypto_failure), "crypto_failure");
+}
+
+// Issue #17: an API user could check, verify or burn another API user's OTP
+// by its reference. Under reference_scope::user (the default) the reference
+// names an OTP only for the user that requested it.
+TEST_F(OtpEngineTest, AnotherUserCannotVerifyCheckOrBurnAnOtpByItsReference) {
+    ASSERT_EQ(config_for_test().scope, reference_scope::user);  // the default
+    const std::string code = issue_ok("ref-1");                 // alice's
+    auto as_bob = make_verify("ref-1", code);
+    as_bob.api_user = "bob";
+    // Check: unknown to bob, and nothing consumed.
+    EXPECT_EQ(eng_->status("ref-1", "bob").status, otp_status::expired);
+    // Burn: bob's wrong guesses do not touch alice's attempts.
+    auto wrong_as_bob = make_verify("ref-1", wrong(secure_string(code)));
+    wrong_as_bob.api_user = "bob";
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(eng_->verify(wrong_as_bob).status, otp_status::expired);
+    EXPECT_EQ(eng_->status("ref-1", "alice").attempts_left, 5u);
+    // Verify: even the right code is not bob's to use, and does not consume it.
+    EXPECT_EQ(eng_->verify(as_bob).status, otp_status::expired);
+    EXPECT_FALSE(eng_->cancel("ref-1", "bob"));
+    // Bob may hold the same reference at the same time.
+    auto bobs = eng_->issue(make_issue("ref-1"), "bob");
+    ASSERT_EQ(bobs.status, otp_status::ok);
+    EXPECT_EQ(eng_->size(), 2u);
+    EXPECT_EQ(eng_->verify(make_verify("ref-1", code)).status, otp_status::ok);  // alice, her code
+    as_bob.code = bobs.code.view();
+    EXPECT_EQ(eng_->verify(as_bob).status, otp_status::ok);
+}
+
+TEST_F(OtpEngineTest, GlobalReferenceScopeLetsAnyUserVerifyCheckAndBurnAsOtpPiDid) {
+    engine_config c = config_for_test();
+    c.scope = reference_scope::global;
+    rebuild(c);
+    const std::string code = issue_ok("ref-1");  // alice's
+    EXPECT_EQ(eng_->status("ref-1", "bob").status, otp_status::ok);
+    auto wrong_as_bob = make_verify("ref-1", wrong(secure_string(code)));
+    wrong_as_bob.api_user = "bob";
+    EXPECT_EQ(eng_->verify(wrong_as_bob).status, otp_status::invalid);
+    EXPECT_EQ(eng_->status("ref-1", "alice").attempts_left, 4u);
+    auto as_bob = make_verify("ref-1", code);
+    as_bob.api_user = "bob";
+    EXPECT_EQ(eng_->verify(as_bob).status, otp_status::ok);
+    issue_ok("ref-2");
+    EXPECT_TRUE(eng_->cancel("ref-2", "bob"));
+}
+
+// The user and the reference are two length-prefixed fields of the key:
+// user "ab" with reference "c" is not user "a" with reference "bc".
+TEST_F(OtpEngineTest, UserScopedKeysDoNotCollideAcrossTheUserReferenceBoundary) {
+    auto r = eng_->issue(make_issue("c"), "ab");
+    ASSERT_EQ(r.status, otp_status::ok);
+    EXPECT_EQ(eng_->status("bc", "a").status, otp_status::expired);
+    EXPECT_EQ(eng_->status("c", "ab").status, otp_status::ok);
 }
 
 }  // namespace

@@ -8,7 +8,10 @@
 //  - Accepts exactly what nlohmann::json::parse() accepts (strict: one value,
 //    then only whitespace; no comments), with the same meaning: for a key that
 //    appears twice in one object the last value counts, escapes in keys are
-//    decoded before they are compared.
+//    decoded before they are compared. The one exception: a container nested
+//    deeper than core::max_json_depth (32, the root object being level 1) is
+//    refused as too_deep, with the offset of its bracket, whatever the body
+//    size; nothing then is built from the rest of the body.
 //  - Only keys of the root object and of the root's `data` object are looked
 //    at; what is nested deeper only costs a depth counter, except the value of
 //    data.date_time, which is kept whole (replies echo it, whatever it is).
@@ -72,8 +75,9 @@ struct field_value {
 };
 
 struct request_body {
-    enum class verdict : std::uint8_t { ok, not_json, not_object };
+    enum class verdict : std::uint8_t { ok, not_json, not_object, too_deep };
     verdict result = verdict::not_json;
+    std::size_t error_offset = 0;  // too_deep: the byte of the bracket that went one level too deep
     field_value command;  // the root's "command"
     field_value data;     // the root's "data": only its type is kept here
     std::array<field_value, static_cast<std::size_t>(field::count_)> fields;
@@ -92,8 +96,8 @@ namespace detail {
 // The two readers behind parse_request_body(), for the tests and the fuzzer
 // to compare. read_fast() knows a subset of JSON (printable ASCII strings
 // without escapes, integers of up to 18 digits, literals, nesting up to 32)
-// and declines (nullopt) anything else, errors included; read_full() runs
-// nlohmann's parser. Where read_fast() answers, read_full() answers the same.
+// and declines (nullopt) anything else, errors and deeper nesting included;
+// read_full() runs nlohmann's parser with the depth limit. Where read_fast() answers, read_full() answers the same.
 std::optional<request_body> read_fast(std::string_view body);
 request_body read_full(std::string_view body);
 }  // namespace detail

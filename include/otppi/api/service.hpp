@@ -89,8 +89,8 @@ private:
     void dispatch(const std::string& user, const http::request& req, const reply_ptr& r);
     // The commands read (and move out) the fields of the request they need.
     void cmd_request_otp(const reply_ptr& r, request_body& body, const std::string& user);
-    void cmd_verify_otp(const reply_ptr& r, request_body& body);
-    void cmd_check_otp(const reply_ptr& r, request_body& body);
+    void cmd_verify_otp(const reply_ptr& r, request_body& body, const std::string& user);
+    void cmd_check_otp(const reply_ptr& r, request_body& body, const std::string& user);
     void cmd_send_sms(const reply_ptr& r, request_body& body, const std::string& user);
     void cmd_block(const reply_ptr& r, request_body& body, bool block, const std::string& user);
     void cmd_modem_list(const reply_ptr& r);

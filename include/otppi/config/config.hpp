@@ -88,6 +88,9 @@ struct otp_config {
     int resend_limit = 5;
     int resend_window_s = 600;
     int capacity = 2'000'000;
+    // "user": a reference names an OTP only for the API user that requested
+    // it; "global": for every API user, as in OTP-Pi.
+    std::string reference_scope = "user";
     // language tag -> message template with exactly one %s.
     std::map<std::string, std::string> templates;
 };

@@ -28,7 +28,15 @@
 //   and per receiver (receiver_max_issues per receiver_window, 0 = off,
 //   Twilio Verify's 5 per 10 minutes by default). cancel() does not refund
 //   them: an SMS that failed was still attempted by that client.
-// - References are global, not per API user (as in OTP-Pi).
+// - Reference scope (engine_config::scope): with `user` (the default) a
+//   reference names an OTP only for the API user that requested it: the store
+//   key is the keyed hash of (API user, reference), so another user's
+//   verify/status/cancel finds nothing (`expired`, as for an unknown
+//   reference) and cannot burn its attempts, and two users may hold the same
+//   reference at once. With `global` (OTP-Pi's behaviour) the key is the
+//   reference alone and the API user is ignored there. Either way the store
+//   holds no user name or reference in the clear. Changing the scope makes
+//   the live OTPs unreachable, so it only applies at start-up.
 // - No exceptions on the request path. The constructor throws
 //   std::invalid_argument on a bad config or key (startup only).
 // - Suggested mapping to OTP-Pi response codes: ok 0000, duplicated 1201,
@@ -61,6 +69,8 @@ inline constexpr std::size_t engine_key_size = 64;
 inline constexpr std::size_t max_field_size = 1024;
 inline constexpr std::uint32_t max_max_attempts = 100;  // NIST: <= 100 failures
 
+enum class reference_scope : std::uint8_t { user, global };
+
 struct engine_config {
     std::size_t code_length = 6;                   // 4 .. 10
     std::chrono::seconds default_expiration{180};  // 1 s .. max_expiration
@@ -71,6 +81,7 @@ struct engine_config {
     std::uint32_t user_max_issues = 60;            // 0 = off, .. 65535
     std::chrono::seconds user_window{60};          // 1 s .. 30 days
     std::size_t capacity = 2'000'000;              // live OTPs, 1 .. 2^31
+    reference_scope scope = reference_scope::user;
 };
 
 // nullopt if valid, else a message naming the offending field.
@@ -99,6 +110,7 @@ struct issue_request {
 };
 
 struct verify_request {
+    std::string_view api_user;  // who asks; matters under reference_scope::user
     std::string_view reference;
     std::string_view receiver;
     std::array<std::string_view, 4> params{};
@@ -139,9 +151,9 @@ public:
     issue_result issue(const issue_request& request, std::string_view api_user);
     verify_result verify(const verify_request& request);
     // Does not consume anything, attempts included (seed 003's validate_otp).
-    status_result status(std::string_view reference);
+    status_result status(std::string_view reference, std::string_view api_user);
     // Frees a live reference whose SMS could not be sent. false if none.
-    bool cancel(std::string_view reference);
+    bool cancel(std::string_view reference, std::string_view api_user);
 
     // Drops expired OTPs and idle throttle keys; at most `budget` items per
     // structure. The owner arms one timer on next_deadline() and calls this.
@@ -155,7 +167,7 @@ public:
     const sliding_window_throttle& user_throttle() const noexcept { return user_throttle_; }
 
 private:
-    bool reference_key(std::string_view reference, ref_key& out);
+    bool reference_key(std::string_view reference, std::string_view api_user, ref_key& out);
     bool throttle_key(std::string_view label, std::string_view id, std::uint64_t& out);
     bool code_digest_of(std::string_view reference, std::string_view receiver, const std::array<std::string_view, 4>& params,
                         std::string_view code, code_digest& out);

@@ -78,6 +78,7 @@ const SECTIONS = [
       ['otp.resend_limit', 'OTPs per receiver per window', 'int', { min: 1, max: 1000 }],
       ['otp.resend_window_s', 'Resend window (s)', 'int', { min: 1, max: 86400 }],
       ['otp.capacity', 'Most live OTPs', 'int', { min: 1000, max: 10000000 }],
+      ['otp.reference_scope', 'Who can check, verify or burn an OTP by its reference', 'select', { options: ['user', 'global'], help: 'user: only the API user that requested it; global: any API user (as OTP-Pi did). Applies after a restart.' }],
     ],
     templates: true,
   },
