@@ -22,16 +22,20 @@ namespace {
 // follow a change (a slower network, a multi-part burst) without one outlier
 // swinging the routing.
 constexpr double send_time_alpha = 0.25;
+// A send answered within the clock's resolution (a simulated modem with no
+// delay) still costs something: a zero would make a modem's pace infinite
+// and the estimate NaN.
+constexpr double min_send_seconds = 0.001;
 }  // namespace
 
 double dispatcher::seconds_per_send(const member* m) const {
-    if (auto it = send_seconds_.find(m->id()); it != send_seconds_.end()) return it->second;
+    if (auto it = send_seconds_.find(m->id()); it != send_seconds_.end()) return std::max(it->second, min_send_seconds);
     // Not measured yet: like the modems that are (same hardware, usually),
     // else a cautious guess that lets a burst overflow early rather than late.
     if (send_seconds_.empty()) return std::chrono::duration<double>(default_send_time).count();
     double sum = 0;
     for (const auto& [id, s] : send_seconds_) sum += s;
-    return sum / static_cast<double>(send_seconds_.size());
+    return std::max(sum / static_cast<double>(send_seconds_.size()), min_send_seconds);
 }
 
 std::chrono::milliseconds dispatcher::send_time(const std::string& id) const {

@@ -247,6 +247,24 @@ TEST_F(Dispatcher, ABusyCheapTierPastTheWaitBoundOverflowsToTheNextTier) {
     EXPECT_EQ((*third)->modem_id, "fallback");
 }
 
+TEST_F(Dispatcher, AModemAnsweringInNoMeasurableTimeStillGetsAFiniteEstimate) {
+    // Both cheap modems measured at 0 ms (a simulator without delay): the
+    // estimate must stay a number, or the waiting message would never overflow.
+    submit(standard());
+    submit(standard());
+    cheap1.ok();
+    cheap2.ok();
+    d.set_max_queue_wait(std::chrono::seconds(10));
+    submit(standard());
+    submit(standard());
+    auto third = submit(standard());
+    EXPECT_FALSE(fallback.busy());
+    loop.advance(std::chrono::seconds(10));
+    EXPECT_TRUE(fallback.busy());
+    loop.drain();
+    EXPECT_FALSE(third->has_value());
+}
+
 TEST_F(Dispatcher, AZeroWaitBoundOverflowsAtOnce) {
     d.set_max_queue_wait(std::chrono::seconds(0));
     submit(standard());
