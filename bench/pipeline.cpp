@@ -38,6 +38,14 @@
 // replies say nothing of delivery, and the latency phase waits for each
 // message to reach its simulator before it sends the next one.
 //
+// --default-modem makes the first modem (m1) the default modem, the cheap SIM
+// of OTP-Pi's routing, so the burst measures the bounded wait of the routing
+// tiers (sms.max_queue_wait_s, set with --max-queue-wait-s; without it the
+// daemon's default): it reports which modem sent the first request's
+// message, what each modem carried and when, and checks that the burst ended
+// within the wait bound plus --routing-slack-s with the first request's
+// message on m1 (routing target).
+//
 // --mode request-otp replaces both phases (otppi only) with request-otp under
 // load: --otp-connections keep-alive connections send request-otp (distinct
 // receivers) for --otp-seconds, the modems taking --send-delay-ms per SMS.
@@ -515,6 +523,9 @@ int main(int argc, char** argv) {
     int otp_seconds = 10, otp_connections = 32;
     double target_ratio = 0.95, target_median_ms = 5.0;
     bool keep = false;
+    bool default_modem = false;
+    int max_queue_wait_s = -1;  // -1: not in the config (the daemon's default, or a daemon without the key)
+    double routing_slack_s = 5.0;
     cli.add_option("daemon", daemon, "The otppi daemon binary to measure")->required()->check(CLI::ExistingFile);
     cli.add_option("--peer", peer, "Gateway to measure: otppi, or kannel (bearerbox + smsbox, `at` driver)")
         ->check(CLI::IsMember({"otppi", "kannel"}));
@@ -539,6 +550,9 @@ int main(int argc, char** argv) {
     cli.add_option("--target-ratio", target_ratio, "Burst throughput target, as a share of N / send_delay");
     cli.add_option("--target-median-ms", target_median_ms, "Latency target: median request -> +CMGS on an idle modem");
     cli.add_flag("--keep", keep, "Keep the work directory");
+    cli.add_flag("--default-modem", default_modem, "m1 is the default modem (routing tiers: m1, then the others)");
+    cli.add_option("--max-queue-wait-s", max_queue_wait_s, "sms.max_queue_wait_s for the daemon (-1: not set)")->check(CLI::Range(-1, 3600));
+    cli.add_option("--routing-slack-s", routing_slack_s, "With --default-modem: the burst may end this long after the wait bound");
     CLI11_PARSE(cli, argc, argv);
     const bool kannel = peer == "kannel";
     const bool otp_mode = mode == "request-otp";
@@ -643,13 +657,14 @@ int main(int argc, char** argv) {
         cfg["admin"]["port"] = admin_port;
         cfg["general"]["log_level"] = "warn";
         cfg["sms"]["queue_limit"] = std::max(1000, std::max(burst, max_in_flight));
+        if (max_queue_wait_s >= 0) cfg["sms"]["max_queue_wait_s"] = max_queue_wait_s;
         cfg["modems"] = json::array();
         for (int i = 0; i < modems; ++i) {
             cfg["modems"].push_back({{"id", "m" + std::to_string(i + 1)},
                                      {"name", "bench " + std::to_string(i + 1)},
                                      {"port", sims[static_cast<std::size_t>(i)]->port()},
                                      {"recipient_prefix", json::array()},
-                                     {"default_modem", false},
+                                     {"default_modem", default_modem && i == 0},
                                      {"active", true},
                                      {"send_sms_from_api", true}});
         }
@@ -980,17 +995,27 @@ int main(int argc, char** argv) {
     auto burst_problems = check_phase(burst_ex, burst_texts, burst_dest, obs, burst_sent);
     clock_type::time_point first_cmgs = clock_type::time_point::max(), last_cmgs{};
     std::vector<std::size_t> per_sim(sims.size());
+    std::size_t first_sim = 0;       // the modem of the first +CMGS
+    std::size_t first_req_sim = ~std::size_t{0};  // the modem of request 0's message
+    std::size_t m1_in_first_40 = 0;  // of the first 40 requests' messages, those m1 sent
+    // Per modem, +CMGS times in order: what each carried when (the routing view).
+    std::vector<std::vector<clock_type::time_point>> sim_times(sims.size());
     {
         std::lock_guard lk(obs.mu);
-        for (const auto& t : burst_texts) {
-            auto range = obs.by_text.equal_range(t);
+        for (std::size_t k = 0; k < burst_texts.size(); ++k) {
+            auto range = obs.by_text.equal_range(burst_texts[k]);
             for (auto it = range.first; it != range.second; ++it) {
+                if (k == 0) first_req_sim = it->second.sim;
+                if (k < 40 && it->second.sim == 0) ++m1_in_first_40;
+                if (it->second.at < first_cmgs) first_sim = it->second.sim;
                 first_cmgs = std::min(first_cmgs, it->second.at);
                 last_cmgs = std::max(last_cmgs, it->second.at);
                 ++per_sim[it->second.sim];
+                sim_times[it->second.sim].push_back(it->second.at);
             }
         }
     }
+    for (auto& v : sim_times) std::sort(v.begin(), v.end());
     // CPU of the gateway from the first request to now (the last +CMGS, plus the waits above, idle).
     const double burst_cpu = gateway_cpu() - cpu_before_burst;
     std::vector<double> burst_reply_ms;
@@ -1074,6 +1099,24 @@ int main(int argc, char** argv) {
     std::cout << "| time per message per modem | " << fmt(per_msg_ms, 1) << " ms (send_delay " << send_delay_ms << " ms, added "
               << fmt(per_msg_ms - send_delay_ms, 1) << " ms) |\n";
     std::cout << "| " << gateway_name << " CPU, first request to last +CMGS and after | " << fmt(burst_cpu, 2) << " s |\n";
+    const int wait_bound_s = max_queue_wait_s >= 0 ? max_queue_wait_s : 10;
+    if (default_modem) {
+        std::cout << "| modem of the first request's message / of the first +CMGS | m" << first_req_sim + 1 << " / m" << first_sim + 1
+                  << " |\n";
+        std::cout << "| of the first 40 requests' messages, sent by m1 | " << m1_in_first_40 << " |\n";
+        std::cout << "| per modem, first / last +CMGS (ms after the first request) |";
+        for (std::size_t i = 0; i < sim_times.size(); ++i) {
+            std::cout << (i ? " / " : " ") << "m" << i + 1 << " ";
+            if (sim_times[i].empty())
+                std::cout << "-";
+            else
+                std::cout << fmt(ms_between(burst_start, sim_times[i].front()), 0) << "-" << fmt(ms_between(burst_start, sim_times[i].back()), 0);
+        }
+        std::cout << " |\n";
+        const auto bound = burst_start + std::chrono::seconds(wait_bound_s);
+        std::cout << "| sent by m1 within the wait bound (" << wait_bound_s << " s) | "
+                  << std::count_if(sim_times[0].begin(), sim_times[0].end(), [&](auto t) { return t <= bound; }) << " |\n";
+    }
     std::cout << "| **throughput** | **" << fmt(rate, 2) << " SMS/s** |\n";
     std::cout << "| **vs limit (" << fmt(limit_per_s, 0) << "/s)** | **" << fmt(ratio, 3) << "** |\n\n";
 
@@ -1113,12 +1156,20 @@ int main(int argc, char** argv) {
               << " (" << fmt(ratio, 3) << ")\n";
     std::cout << "latency target (median request -> +CMGS <= " << fmt(target_median_ms, 1) << " ms): " << (latency_ok ? "PASS" : "FAIL")
               << " (" << fmt(med, 2) << " ms)\n";
+    bool routing_ok = true;
+    if (default_modem) {
+        const double limit_ms = (wait_bound_s + routing_slack_s) * 1000;
+        routing_ok = burst_sent > 0 && first_req_sim == 0 && makespan_ms <= limit_ms;
+        std::cout << "routing target (the first request's message on the default modem m1, the last +CMGS within " << wait_bound_s << " s + "
+                  << fmt(routing_slack_s, 1) << " s): " << (routing_ok ? "PASS" : "FAIL") << " (m" << first_req_sim + 1 << ", "
+                  << fmt(makespan_ms, 0) << " ms)\n";
+    }
     std::cout << "run time: " << fmt(total_s, 1) << " s" << (keep ? ", work directory " + work_dir + " kept" : "") << "\n";
     std::cout.flush();
 
     stop_daemon();
     sims.clear();
     cleanup_dir();
-    if (exit_code == 0 && !(burst_ok && latency_ok)) exit_code = 3;
+    if (exit_code == 0 && !(burst_ok && latency_ok && routing_ok)) exit_code = 3;
     return exit_code;
 }

@@ -52,6 +52,9 @@
 #   OTPPI_BENCH_OTP_CONNECTIONS request-otp: connections, one request in flight each (default 32)
 #   OTPPI_BENCH_KANNEL_LOG_LEVEL Kannel's log-level (default 2, warnings; 0 logs every AT line)
 #   OTPPI_BENCH_MAX_S          hard limit for the run              (default 110; Kannel 300)
+#   OTPPI_BENCH_DEFAULT_MODEM=1 the first modem is the default modem (bench/routing.sh)
+#   OTPPI_BENCH_MAX_QUEUE_WAIT_S sms.max_queue_wait_s for the daemon  (default: not set)
+#   OTPPI_BENCH_TARGET_RATIO   burst throughput target as a share of the limit (default 0.95)
 #   OTPPI_BENCH_NO_BUILD=1     use the binaries as they are
 #   OTPPI_BENCH_KEEP=1         keep the temporary directory (config, daemon log, SMS log)
 #   OTPPI_BUILD_DIR            build directory                     (default build)
@@ -130,6 +133,9 @@ args=("$daemon_bin" --work-dir "$tmp" --peer "$peer" --mode "$mode"
   --kannel-log-level "${OTPPI_BENCH_KANNEL_LOG_LEVEL:-2}"
   --max-seconds "${OTPPI_BENCH_MAX_S:-$max_s}")
 [[ -z "${OTPPI_BENCH_CONNECTIONS:-}" ]] || args+=(--connections "$OTPPI_BENCH_CONNECTIONS")
+[[ "${OTPPI_BENCH_DEFAULT_MODEM:-0}" != 1 ]] || args+=(--default-modem)
+[[ -z "${OTPPI_BENCH_MAX_QUEUE_WAIT_S:-}" ]] || args+=(--max-queue-wait-s "$OTPPI_BENCH_MAX_QUEUE_WAIT_S")
+[[ -z "${OTPPI_BENCH_TARGET_RATIO:-}" ]] || args+=(--target-ratio "$OTPPI_BENCH_TARGET_RATIO")
 
 # In the background, so that the INT/TERM trap runs at once and stops it.
 "$bench_bin" "${args[@]}" &

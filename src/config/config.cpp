@@ -80,6 +80,7 @@ config extract(const json& doc) {
     c.sms.log_enabled = sms["log_enabled"];
     c.sms.log_retention_days = sms["log_retention_days"];
     c.sms.queue_limit = sms["queue_limit"];
+    c.sms.max_queue_wait_s = sms["max_queue_wait_s"];
     const auto& otp = doc["otp"];
     c.otp.length = otp["length"];
     c.otp.expiration_s = otp["expiration_s"];
@@ -214,7 +215,7 @@ json to_json(const config& c) {
                     {"shutdown_grace_s", c.general.shutdown_grace_s}, {"log_level", c.general.log_level}};
     j["sms"] = {{"country_code", c.sms.country_code}, {"recipient_prefix_length", c.sms.recipient_prefix_length},
                 {"log_enabled", c.sms.log_enabled}, {"log_retention_days", c.sms.log_retention_days},
-                {"queue_limit", c.sms.queue_limit}};
+                {"queue_limit", c.sms.queue_limit}, {"max_queue_wait_s", c.sms.max_queue_wait_s}};
     j["otp"] = {{"length", c.otp.length}, {"expiration_s", c.otp.expiration_s}, {"max_attempts", c.otp.max_attempts},
                 {"resend_limit", c.otp.resend_limit}, {"resend_window_s", c.otp.resend_window_s},
                 {"capacity", c.otp.capacity}, {"reference_scope", c.otp.reference_scope}, {"templates", c.otp.templates}};

@@ -196,7 +196,8 @@ node_ptr build_root() {
                        {"recipient_prefix_length", integer(1, 10, 5)},
                        {"log_enabled", boolean(true)},
                        {"log_retention_days", integer(1, 3650, 90)},
-                       {"queue_limit", integer(1, 100000, 1000)}});
+                       {"queue_limit", integer(1, 100000, 1000)},
+                       {"max_queue_wait_s", integer(0, 3600, 10)}});
     auto otp = object({{"length", integer(4, 10, 6)},
                        {"expiration_s", integer(30, 600, 180)},
                        {"max_attempts", integer(1, 100, 5)},

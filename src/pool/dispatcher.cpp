@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace otppi::pool {
 
 dispatcher::dispatcher(const core::Clock& clock, post_fn post, schedule_fn schedule, std::size_t max_queue)
@@ -12,6 +14,34 @@ dispatcher::dispatcher(const core::Clock& clock, post_fn post, schedule_fn sched
 dispatcher::~dispatcher() {
     *alive_ = false;
     if (cancel_expiry_) cancel_expiry_();
+    if (cancel_recheck_) cancel_recheck_();
+}
+
+namespace {
+// Weight of the newest sample in a modem's send-time average: a few sends
+// follow a change (a slower network, a multi-part burst) without one outlier
+// swinging the routing.
+constexpr double send_time_alpha = 0.25;
+// A send answered within the clock's resolution (a simulated modem with no
+// delay) still costs something: a zero would make a modem's pace infinite
+// and the estimate NaN.
+constexpr double min_send_seconds = 0.001;
+}  // namespace
+
+double dispatcher::seconds_per_send(const member* m) const {
+    if (auto it = send_seconds_.find(m->id()); it != send_seconds_.end()) return std::max(it->second, min_send_seconds);
+    // Not measured yet: like the modems that are (same hardware, usually),
+    // else a cautious guess that lets a burst overflow early rather than late.
+    if (send_seconds_.empty()) return std::chrono::duration<double>(default_send_time).count();
+    double sum = 0;
+    for (const auto& [id, s] : send_seconds_) sum += s;
+    return std::max(sum / static_cast<double>(send_seconds_.size()), min_send_seconds);
+}
+
+std::chrono::milliseconds dispatcher::send_time(const std::string& id) const {
+    auto it = send_seconds_.find(id);
+    if (it == send_seconds_.end()) return default_send_time;
+    return std::chrono::milliseconds(static_cast<std::int64_t>(it->second * 1000.0));
 }
 
 void dispatcher::add_member(member* m) { members_[m->id()] = m; }
@@ -41,31 +71,67 @@ std::size_t dispatcher::queued_for(const std::string& id) const {
     return n;
 }
 
-dispatcher::pick dispatcher::choose(const job& j, member*& out) const {
+dispatcher::pick dispatcher::choose(const job& j, claims_t& claims, member*& out, bool& overflow,
+                                    core::Clock::time_point& next_check) const {
     out = nullptr;
+    overflow = false;
+    // The tiers as this message sees them: usable modems it has not failed on.
+    // A tier with none is skipped; a modem still coming up is only waited for
+    // when no tier has a usable modem at all.
+    std::vector<std::vector<member*>> levels;
     bool worth_waiting = false;
     for (const auto& tier : j.tiers) {
-        bool tier_has_usable = false;
+        std::vector<member*> level;
         for (const auto& id : tier) {
             if (j.tried.count(id)) continue;
             auto it = members_.find(id);
             if (it == members_.end()) continue;
-            member* m = it->second;
-            if (m->usable()) {
-                tier_has_usable = true;
-                if (m->idle()) {
-                    out = m;
-                    return pick::send;
-                }
-            } else if (m->coming_up()) {
+            if (it->second->usable())
+                level.push_back(it->second);
+            else if (it->second->coming_up())
                 worth_waiting = true;
+        }
+        if (!level.empty()) levels.push_back(std::move(level));
+    }
+    if (levels.empty()) return worth_waiting ? pick::wait : pick::none;
+
+    // How long this message may still wait for cheaper modems. Its own
+    // expiration is not part of it: a message that expires while waiting is
+    // dropped (pump), as a message that no modem could take in time.
+    const auto now = clock_.now();
+    const double budget = std::chrono::duration<double>(max_wait_ - (now - j.queued_at)).count();
+
+    double ahead = 0, rate = 0;
+    for (std::size_t k = 0; k < levels.size(); ++k) {
+        for (member* m : levels[k]) {
+            if (m->idle()) {
+                out = m;
+                overflow = k > 0;
+                return pick::send;
             }
         }
-        // Busy modems of this tier are waited for; the next tier is only
-        // for when this one has nobody left who could send.
-        if (tier_has_usable) return pick::wait;
+        // Every modem up to tier k is busy: each in-flight send and each
+        // message ahead costs one send time, shared by the modems' combined rate.
+        for (member* m : levels[k]) {
+            ahead += claims[m] + 1.0;
+            rate += 1.0 / seconds_per_send(m);
+        }
+        const double estimate = ahead / rate;
+        const bool last = k + 1 == levels.size();
+        if (estimate > budget && !last) continue;
+        // Wait on tiers 0..k; the message's share of their work goes to each
+        // modem in proportion to its speed.
+        for (std::size_t l = 0; l <= k; ++l)
+            for (member* m : levels[l]) claims[m] += (1.0 / seconds_per_send(m)) / rate;
+        if (!last) {
+            // With nothing else happening, the estimate holds and the budget
+            // shrinks: look again just after they cross.
+            const auto slack = std::chrono::duration<double>(budget - estimate) + std::chrono::milliseconds(1);
+            next_check = std::min(next_check, now + std::chrono::ceil<core::Clock::duration>(slack));
+        }
+        return pick::wait;
     }
-    return worth_waiting ? pick::wait : pick::none;
+    return pick::wait;  // not reached: the last level always decides
 }
 
 void dispatcher::submit(api::outgoing_sms msg, tiers_t tiers, std::function<void(api::send_result)> done) {
@@ -75,6 +141,7 @@ void dispatcher::submit(api::outgoing_sms msg, tiers_t tiers, std::function<void
     j->msg = std::move(msg);
     j->tiers = std::move(tiers);
     j->done = std::move(done);
+    j->queued_at = clock_.now();
     if (j->tiers.empty()) {
         api::send_result r;
         r.status = api::send_status::no_modem;
@@ -100,6 +167,8 @@ void dispatcher::submit(api::outgoing_sms msg, tiers_t tiers, std::function<void
 }
 
 void dispatcher::pump() {
+    claims_t claims;
+    auto next_check = core::Clock::time_point::max();
     for (auto it = queue_.begin(); it != queue_.end();) {
         const job_ptr& j = *it;
         if (expired(*j)) {
@@ -113,8 +182,14 @@ void dispatcher::pump() {
             continue;
         }
         member* m = nullptr;
-        switch (choose(*j, m)) {
+        bool overflow = false;
+        switch (choose(*j, claims, m, overflow, next_check)) {
         case pick::send: {
+            if (overflow) {
+                ++stats_.overflowed;
+                spdlog::debug("pool: {} goes to {}: the cheaper modems are busy past sms.max_queue_wait_s", core::mask_msisdn(j->msg.receiver),
+                              m->id());
+            }
             auto job = j;
             it = queue_.erase(it);
             dispatch(std::move(job), m);
@@ -133,15 +208,42 @@ void dispatcher::pump() {
         }
         }
     }
+    if (next_check != core::Clock::time_point::max()) arm_recheck(next_check);
+}
+
+void dispatcher::arm_recheck(core::Clock::time_point at) {
+    // One timer, at the earliest moment a waiting message's bound runs out; a
+    // later one already armed is replaced, an earlier one kept (a pump too
+    // many costs nothing).
+    if (cancel_recheck_ && recheck_at_ <= at) return;
+    if (cancel_recheck_) cancel_recheck_();
+    recheck_at_ = at;
+    const auto delay = std::max(core::Clock::duration::zero(), at - clock_.now());
+    std::weak_ptr<bool> alive = alive_;
+    cancel_recheck_ = schedule_(std::chrono::duration_cast<std::chrono::milliseconds>(delay), [this, alive] {
+        if (alive.expired()) return;
+        cancel_recheck_ = nullptr;
+        pump();
+    });
 }
 
 void dispatcher::dispatch(job_ptr j, member* m) {
     ++in_flight_;
     const std::string modem_id = m->id();
+    const auto started = clock_.now();
     std::weak_ptr<bool> alive = alive_;
-    m->send(j->msg, [this, alive, j, modem_id](member_result res) {
+    m->send(j->msg, [this, alive, j, modem_id, started](member_result res) {
         if (alive.expired()) return;
         --in_flight_;
+        // Learn the modem's pace from its answers. A quick failure says
+        // nothing about how long a send takes, so it is left out; a slow one
+        // (a timeout) is what the modem costs and counts.
+        const double took = std::chrono::duration<double>(clock_.now() - started).count();
+        if (auto it = send_seconds_.find(modem_id); it == send_seconds_.end()) {
+            if (res.ok) send_seconds_[modem_id] = took;
+        } else if (res.ok || took > it->second) {
+            it->second += send_time_alpha * (took - it->second);
+        }
         api::send_result r;
         r.modem_id = modem_id;
         r.parts = res.parts;

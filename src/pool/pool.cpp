@@ -82,7 +82,9 @@ struct modem_pool::impl {
               opts.file_io ? opts.file_io : [](std::function<void()> fn) { fn(); }),
           dispatch(clock, [this](std::function<void()> fn) { net::post(ioc, std::move(fn)); }, core::make_scheduler(io),
                    static_cast<std::size_t>(c.sms.queue_limit)),
-          inspector(io) {}
+          inspector(io) {
+        dispatch.set_max_queue_wait(std::chrono::seconds(c.sms.max_queue_wait_s));
+    }
 
     void emit(pool_event e) {
         if (listener) listener(e);
@@ -342,6 +344,7 @@ void modem_pool::apply_config(const config::config& cfg) {
     s.cfg = cfg;
     s.routing = routing_table(route_modems(cfg), static_cast<std::size_t>(cfg.sms.recipient_prefix_length));
     s.log.configure(cfg.sms.log_retention_days, cfg.sms.log_enabled);
+    s.dispatch.set_max_queue_wait(std::chrono::seconds(cfg.sms.max_queue_wait_s));
     for (const auto& mc : cfg.modems) {
         auto it = s.members.find(mc.id);
         if (it == s.members.end()) {

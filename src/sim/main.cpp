@@ -1,7 +1,10 @@
 // otppi-modem-sim: a simulated SIM800L on a pseudo-terminal, for trying the
 // daemon without modem hardware. Prints the port path (one line on stdout),
 // then runs until SIGTERM/SIGINT. Logs each SMS on stderr with the number
-// masked and never the text: the text is a one-time password.
+// masked and never the text: the text is a one-time password. --show-sms
+// instead plays the receiving phone for a demo (scripts/run.sh): number and
+// text of each SMS on one line, so a developer can read the OTP off the
+// terminal and try verify-otp.
 #include "otppi/sim/modem_simulator.hpp"
 
 #include <pthread.h>
@@ -13,6 +16,28 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace {
+
+// The text on one terminal line: line breaks and other control characters as escapes.
+std::string one_line(const std::string& text) {
+    std::string out;
+    for (unsigned char c : text) {
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c < 0x20 || c == 0x7F) {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xF];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App cli{"Simulated GSM modem (SIMCom SIM800L) on a pseudo-terminal"};
@@ -33,7 +58,10 @@ int main(int argc, char** argv) {
     });
     cli.add_option("--ussd", ussd, "USSD answer as CODE=TEXT (repeatable), e.g. '*888#=Pulsa Rp 10.000'");
     cli.add_option("--incoming", incoming, "SMS waiting on the SIM at start as FROM=TEXT (repeatable), e.g. '+6281234567890=Hello'");
-    cli.add_flag("--quiet", quiet, "Do not log sent messages");
+    bool show_sms = false;
+    auto* quiet_flag = cli.add_flag("--quiet", quiet, "Do not log sent messages");
+    cli.add_flag("--show-sms", show_sms, "Print each SMS as the phone gets it: number and text (demo only: the text may be an OTP)")
+        ->excludes(quiet_flag);
     cli.add_flag("--text-only", opts.text_only, "A modem without PDU mode: AT+CMGF=0 answers ERROR (try modems[].sms_mode \"auto\")");
     CLI11_PARSE(cli, argc, argv);
     opts.send_delay = std::chrono::milliseconds(send_delay_ms);
@@ -70,7 +98,12 @@ int main(int argc, char** argv) {
             }
             sim.deliver_sms(kv->first, kv->second);
         }
-        if (!quiet) {
+        if (show_sms) {
+            sim.on_sent([](const otppi::sim::sent_sms& s) {
+                std::string line = "sim: SMS to " + s.destination + ": " + one_line(s.text) + "\n";
+                std::fputs(line.c_str(), stderr);
+            });
+        } else if (!quiet) {
             sim.on_sent([](const otppi::sim::sent_sms& s) {
                 std::string line =
                     "sim: SMS to " + otppi::sim::detail::mask_number(s.destination) + " (" + std::to_string(s.parts) + " parts)\n";

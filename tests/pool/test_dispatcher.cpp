@@ -1,9 +1,13 @@
 // The dispatcher's policy step by step, with modems whose answers the test
 // decides. The same policy runs against simulated modems in test_pool.cpp.
+#include "otppi/config/config.hpp"
 #include "otppi/pool/dispatcher.hpp"
+#include "otppi/pool/routing.hpp"
 #include "support/manual_loop.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
+#include <optional>
 
 using namespace otppi;
 using pool::member_result;
@@ -218,4 +222,179 @@ TEST_F(Dispatcher, BoundedQueueSaysWhenFull) {
     EXPECT_EQ(d.queued(), 3u);
     d.fail_queued("shutting down");
     EXPECT_EQ(d.queued(), 0u);
+}
+
+// ---- bounded wait (sms.max_queue_wait_s): cheapest tier first, but not at any price in time
+
+TEST_F(Dispatcher, ABusyCheapTierPastTheWaitBoundOverflowsToTheNextTier) {
+    d.set_max_queue_wait(std::chrono::seconds(10));
+    submit(standard());
+    submit(standard());
+    auto third = submit(standard());
+    // Both cheap modems hang on their sends: the third message waits for them
+    // while its estimate fits the bound...
+    loop.advance(std::chrono::seconds(6));
+    EXPECT_FALSE(fallback.busy());
+    EXPECT_EQ(d.queued(), 1u);
+    // ...and is handed to the next tier by a timer, with no other event, once it no longer does.
+    loop.advance(std::chrono::seconds(4));
+    EXPECT_TRUE(fallback.busy());
+    EXPECT_EQ(d.queued(), 0u);
+    EXPECT_EQ(d.stats().overflowed, 1u);
+    fallback.ok();
+    loop.drain();
+    ASSERT_TRUE(third->has_value());
+    EXPECT_EQ((*third)->modem_id, "fallback");
+}
+
+TEST_F(Dispatcher, AModemAnsweringInNoMeasurableTimeStillGetsAFiniteEstimate) {
+    // Both cheap modems measured at 0 ms (a simulator without delay): the
+    // estimate must stay a number, or the waiting message would never overflow.
+    submit(standard());
+    submit(standard());
+    cheap1.ok();
+    cheap2.ok();
+    d.set_max_queue_wait(std::chrono::seconds(10));
+    submit(standard());
+    submit(standard());
+    auto third = submit(standard());
+    EXPECT_FALSE(fallback.busy());
+    loop.advance(std::chrono::seconds(10));
+    EXPECT_TRUE(fallback.busy());
+    loop.drain();
+    EXPECT_FALSE(third->has_value());
+}
+
+TEST_F(Dispatcher, AZeroWaitBoundOverflowsAtOnce) {
+    d.set_max_queue_wait(std::chrono::seconds(0));
+    submit(standard());
+    submit(standard());
+    submit(standard());
+    EXPECT_TRUE(fallback.busy());
+    submit(standard());
+    EXPECT_TRUE(other.busy());
+}
+
+TEST_F(Dispatcher, AMessageExpiringWhileItWaitsWithinTheBoundIsStillDropped) {
+    d.set_max_queue_wait(std::chrono::seconds(60));
+    submit(standard());
+    submit(standard());
+    auto late = submit(standard(), clock.unix_seconds() + 3);
+    loop.advance(std::chrono::seconds(4));
+    ASSERT_TRUE(late->has_value());
+    EXPECT_EQ((*late)->status, api::send_status::expired);
+    EXPECT_FALSE(fallback.busy());
+}
+
+namespace {
+
+// A modem that answers every send after a fixed time, on the test's clock.
+struct timed_member : pool::member {
+    timed_member(std::string name, test::manual_loop& loop, std::chrono::milliseconds took)
+        : name_(std::move(name)), loop_(loop), took_(took) {}
+    const std::string& id() const override { return name_; }
+    bool usable() const override { return true; }
+    bool coming_up() const override { return false; }
+    bool idle() const override { return !busy_; }
+    void send(const api::outgoing_sms& msg, std::function<void(member_result)> done) override {
+        busy_ = true;
+        receivers.push_back(msg.receiver);
+        cancel_ = loop_.scheduler()(took_, [this, done = std::move(done)] {
+            busy_ = false;
+            member_result r;
+            r.ok = true;
+            r.parts = r.parts_accepted = 1;
+            done(r);
+        });
+    }
+    std::string name_;
+    test::manual_loop& loop_;
+    std::chrono::milliseconds took_;
+    bool busy_ = false;
+    std::function<void()> cancel_;
+    std::vector<std::string> receivers;
+};
+
+// Four modems of 250 ms each, "def" the default modem, routed by the real routing table.
+class DispatcherBurst : public ::testing::Test {
+protected:
+    DispatcherBurst()
+        : loop(clock), d(clock, loop.executor(), loop.scheduler(), 1000),
+          routes({{"def", true, true, true, {}}, {"a", true, true, false, {}}, {"b", true, true, false, {}}, {"c", true, true, false, {}}}, 5) {
+        for (auto* m : {&def, &a, &b, &c}) d.add_member(m);
+        d.set_max_queue_wait(std::chrono::seconds(10));
+    }
+
+    std::shared_ptr<std::optional<api::send_result>> send(int i) {
+        api::outgoing_sms msg;
+        msg.receiver = "628123" + std::to_string(100000 + i);
+        msg.text = core::secure_string("Your OTP is 123456");
+        auto tiers = routes.tiers(msg.receiver);
+        auto out = std::make_shared<std::optional<api::send_result>>();
+        d.submit(std::move(msg), std::move(tiers), [out](api::send_result r) { *out = r; });
+        return out;
+    }
+    // Advances in small steps until every answer is in; the elapsed time, or nullopt past `limit`.
+    std::optional<std::chrono::milliseconds> run(const std::vector<std::shared_ptr<std::optional<api::send_result>>>& results,
+                                                 std::chrono::milliseconds limit) {
+        const auto start = clock.now();
+        for (;;) {
+            loop.drain();
+            if (std::all_of(results.begin(), results.end(), [](const auto& r) { return r->has_value(); }))
+                return std::chrono::duration_cast<std::chrono::milliseconds>(clock.now() - start);
+            if (clock.now() - start > limit) return std::nullopt;
+            loop.advance(std::chrono::milliseconds(10));
+        }
+    }
+
+    core::ManualClock clock;
+    test::manual_loop loop;
+    pool::dispatcher d;
+    pool::routing_table routes;
+    timed_member def{"def", loop, std::chrono::milliseconds(250)}, a{"a", loop, std::chrono::milliseconds(250)},
+        b{"b", loop, std::chrono::milliseconds(250)}, c{"c", loop, std::chrono::milliseconds(250)};
+};
+
+}  // namespace
+
+TEST_F(DispatcherBurst, TwoHundredUnroutedOtpsOnOneDefaultModemFinishWithinTheWaitBound) {
+    // Before this bound, all 200 waited for the default modem: 200 x 250 ms = 50 s.
+    std::vector<std::shared_ptr<std::optional<api::send_result>>> results;
+    for (int i = 0; i < 200; ++i) results.push_back(send(i));
+    auto took = run(results, std::chrono::seconds(60));
+    ASSERT_TRUE(took.has_value());
+    // Four modems need 12.5 s for 200 sends; the bound allows 10 s + a few.
+    EXPECT_LE(*took, std::chrono::seconds(13));
+    for (const auto& r : results) EXPECT_EQ((*r)->status, api::send_status::sent);
+    // The cheap modem went first and carried its share: about what it sends in 10 s, and more.
+    ASSERT_FALSE(def.receivers.empty());
+    EXPECT_EQ(def.receivers.front(), "628123100000");
+    EXPECT_GE(def.receivers.size(), 40u);
+    for (auto* m : {&a, &b, &c}) EXPECT_GT(m->receivers.size(), 0u) << m->id();
+    EXPECT_EQ(def.receivers.size() + a.receivers.size() + b.receivers.size() + c.receivers.size(), 200u);
+    EXPECT_GT(d.stats().overflowed, 0u);
+    EXPECT_EQ(d.send_time("def"), std::chrono::milliseconds(250));
+}
+
+TEST_F(DispatcherBurst, ABurstTheDefaultModemClearsWithinTheBoundStaysOnIt) {
+    // Once the default modem's pace is known, 30 messages (7.5 s) fit the 10 s bound: no costlier SIM is used.
+    auto first = send(0);
+    ASSERT_TRUE(run({first}, std::chrono::seconds(5)).has_value());
+    std::vector<std::shared_ptr<std::optional<api::send_result>>> results;
+    for (int i = 1; i <= 30; ++i) results.push_back(send(i));
+    auto took = run(results, std::chrono::seconds(60));
+    ASSERT_TRUE(took.has_value());
+    EXPECT_EQ(def.receivers.size(), 31u);
+    EXPECT_EQ(a.receivers.size() + b.receivers.size() + c.receivers.size(), 0u);
+    EXPECT_EQ(d.stats().overflowed, 0u);
+}
+
+TEST(DispatcherConfig, MaxQueueWaitDefaultsToTenSecondsAndIsBounded) {
+    auto r = config::parse_config("{}");
+    ASSERT_TRUE(r.ok()) << r.error_text();
+    EXPECT_EQ(r.cfg->sms.max_queue_wait_s, 10);
+    EXPECT_TRUE(config::parse_config(R"({"sms": {"max_queue_wait_s": 0}})").ok());
+    auto bad = config::parse_config(R"({"sms": {"max_queue_wait_s": 3601}})");
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.error_text().find("sms.max_queue_wait_s"), std::string::npos) << bad.error_text();
 }

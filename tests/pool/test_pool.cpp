@@ -6,6 +6,7 @@
 #include "support/temp_dir.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <map>
@@ -372,4 +373,31 @@ TEST_F(Pool, SimErrorTakesTheModemOutUntilItRecovers) {
     // The driver rechecks the SIM; once it answers, the modem is back.
     ASSERT_TRUE(run_until([&] { return p->modem_list()["flaky"]["inRotation"] == true; }, 15s)) << p->modem_list()["flaky"].dump();
     EXPECT_EQ(send_and_wait("6287111111111", "back").modem_id, "flaky");
+}
+
+// Issue 11: with a default modem, unrouted traffic waited for it however long
+// its queue grew. The config's bound reaches the dispatcher, at start and on
+// a reload: past it, the next tier takes the overflow.
+TEST_F(Pool, ABusyDefaultModemSharesABurstPastTheWaitBound) {
+    cfg.sms.max_queue_wait_s = 1;
+    start({{"cheap", {}, true}, {"other", {}}}, 200ms);
+    std::vector<std::shared_ptr<std::optional<api::send_result>>> results;
+    // 16 x 200 ms = 3.2 s on the default modem alone, past the 1 s bound.
+    for (int i = 0; i < 16; ++i) results.push_back(send("6281255555" + std::to_string(100 + i), "burst " + std::to_string(i)));
+    ASSERT_TRUE(run_until([&] { return std::all_of(results.begin(), results.end(), [](const auto& r) { return r->has_value(); }); }, 20s));
+    for (const auto& r : results) EXPECT_EQ((*r)->status, api::send_status::sent) << (*r)->error;
+    EXPECT_EQ((*results.front())->modem_id, "cheap");
+    EXPECT_GE(sims["cheap"]->sent_count(), 3u);
+    EXPECT_GE(sims["other"]->sent_count(), 1u);
+    EXPECT_EQ(sims["cheap"]->sent_count() + sims["other"]->sent_count(), 16u);
+
+    // A reload to a bound the burst fits in keeps everything on the cheap SIM.
+    cfg.sms.max_queue_wait_s = 60;
+    p->apply_config(cfg);
+    const std::size_t other_before = sims["other"]->sent_count();
+    results.clear();
+    for (int i = 0; i < 6; ++i) results.push_back(send("6281255555" + std::to_string(200 + i), "again " + std::to_string(i)));
+    ASSERT_TRUE(run_until([&] { return std::all_of(results.begin(), results.end(), [](const auto& r) { return r->has_value(); }); }, 20s));
+    for (const auto& r : results) EXPECT_EQ((*r)->modem_id, "cheap");
+    EXPECT_EQ(sims["other"]->sent_count(), other_before);
 }

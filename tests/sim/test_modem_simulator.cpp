@@ -1310,6 +1310,49 @@ TEST(SimProgram, PrintsThePortServesAndStopsOnSigterm) {
     EXPECT_EQ(err.find("482913"), std::string::npos);
     EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(link)));
 }
+
+// Issue 11: run.sh started the simulator with --quiet, so the demo's OTP was
+// never seen and verify-otp could not be tried. --show-sms plays the phone.
+TEST(SimProgram, ShowSmsPrintsNumberAndTextOfEachSmsOnOneLine) {
+    const std::string binary = OTPPI_SIM_BINARY;
+    if (binary.empty() || !std::filesystem::exists(binary)) GTEST_SKIP() << "otppi-modem-sim not built";
+    otppi::test::temp_dir dir;
+    const std::string link = dir / "ttyOTP1";
+    const std::string err_path = dir / "err.log";
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::vector<std::string> args{binary, "--link", link, "--send-delay-ms", "5", "--show-sms"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    ASSERT_EQ(posix_spawn(&pid, binary.c_str(), &fa, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    for (int i = 0; i < 500 && !std::filesystem::exists(link); ++i) std::this_thread::sleep_for(10ms);
+    {
+        port_client port(link);
+        ASSERT_TRUE(port.is_open());
+        port.command("ATE0");
+        auto pdu = submit_pdu("Your code is 482913\nDo not share it");
+        port.command("AT+CMGS=" + std::to_string(pdu.tpdu_length));
+        port.write(pdu.hex + "\x1A");
+        EXPECT_NE(port.read_until("OK\r\n").find("+CMGS: 0"), std::string::npos);
+    }
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    std::string err;
+    if (FILE* f = std::fopen(err_path.c_str(), "rb")) {
+        char buf[1024];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) err.append(buf, n);
+        std::fclose(f);
+    }
+    EXPECT_EQ(err, "sim: SMS to 628126666666: Your code is 482913\\nDo not share it\n");
+}
 #endif
 
 }  // namespace

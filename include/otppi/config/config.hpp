@@ -79,6 +79,7 @@ struct sms_config {
     bool log_enabled = true;
     int log_retention_days = 90;
     int queue_limit = 1000;  // messages waiting for a modem, pool-wide
+    int max_queue_wait_s = 10;  // longest wait for busy cheaper modems before a costlier tier
 };
 
 struct otp_config {

@@ -7,8 +7,22 @@
 //    message's callback; never from inside submit().
 //  - A message is handed to an idle, usable modem of the first tier that has
 //    a usable modem it has not failed on yet. While that tier's modems are
-//    busy, it waits for them (FIFO) rather than skipping to a costlier tier;
-//    a message never waits while an eligible modem of its tier is idle.
+//    busy, it waits for them (FIFO) rather than skipping to a costlier tier,
+//    but only as long as the wait stays within max_queue_wait: see "Bounded
+//    wait" below. A message never waits
+//    while an eligible modem of its tier is idle.
+//  - Bounded wait: the dispatcher measures each modem's send time (an EWMA
+//    from hand-over to answer) and estimates a waiting message's queue wait
+//    on the modems of tiers 0..k as
+//        (messages ahead of it on those modems + sends in flight there)
+//        / (sum of 1 / send time over those modems).
+//    It waits on the cheapest k whose estimate plus the time it has already
+//    queued fits the bound; past the bound on every k it may use every tier.
+//    A message allowed to use tier k may still take any cheaper modem that
+//    frees up first, so the cheap modems keep working through the burst.
+//    The estimate is re-made at every pump (the queue only ever shrinks in
+//    front of a message), and a timer pumps when a waiting message's bound
+//    runs out with nothing else happening.
 //  - Retryable failures and "take this modem out" move the message on to the
 //    next untried modem (same tier first). A modem that may already have
 //    accepted the message (parts accepted, or no answer after the PDU went
@@ -25,6 +39,7 @@
 #include "otppi/core/clock.hpp"
 #include "otppi/core/scheduler.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -59,6 +74,8 @@ public:
 
 struct dispatcher_stats {
     std::uint64_t submitted = 0, sent = 0, failed = 0, retried = 0, expired = 0, rejected_full = 0;
+    // Handed to a modem of a costlier tier because the cheaper ones were busy past the wait bound.
+    std::uint64_t overflowed = 0;
 };
 
 class dispatcher {
@@ -69,6 +86,14 @@ public:
 
     dispatcher(const core::Clock& clock, post_fn post, schedule_fn schedule, std::size_t max_queue);
     ~dispatcher();
+
+    // The longest a message waits for busy modems of a cheaper tier before a
+    // costlier tier may take it (sms.max_queue_wait_s). Applies at the next pump.
+    void set_max_queue_wait(std::chrono::milliseconds d) { max_wait_ = d; }
+    // Assumed send time of a modem not measured yet, when no modem is measured.
+    static constexpr std::chrono::milliseconds default_send_time{3000};
+    // The measured (EWMA) send time of a modem, or the assumption above.
+    std::chrono::milliseconds send_time(const std::string& id) const;
 
     void add_member(member* m);  // borrowed; remove before it dies
     void remove_member(const std::string& id);
@@ -90,6 +115,7 @@ public:
 private:
     struct job {
         std::uint64_t id = 0;
+        core::Clock::time_point queued_at{};
         api::outgoing_sms msg;
         tiers_t tiers;
         std::set<std::string> tried;
@@ -100,8 +126,16 @@ private:
     using job_ptr = std::shared_ptr<job>;
 
     enum class pick { send, wait, none };
-    pick choose(const job& j, member*& out) const;
+    // Share of the waiting messages ahead that each modem is expected to
+    // carry, built up during one pump pass (the fluid model of the estimate).
+    using claims_t = std::map<const member*, double>;
+    // Decides for one queued message: send now (out, and whether a costlier
+    // tier than its first usable one), wait (its share is added to claims,
+    // next_check is lowered to when its wait bound runs out), or none.
+    pick choose(const job& j, claims_t& claims, member*& out, bool& overflow, core::Clock::time_point& next_check) const;
+    double seconds_per_send(const member* m) const;
     void dispatch(job_ptr j, member* m);
+    void arm_recheck(core::Clock::time_point at);
     void finish(const job_ptr& j, api::send_result r);
     bool expired(const job& j) const;
     void arm_expiry();
@@ -118,6 +152,12 @@ private:
     std::int64_t expiry_armed_for_ = 0;
     dispatcher_stats stats_;
     std::map<std::string, std::uint64_t> retried_from_;
+    std::chrono::milliseconds max_wait_{10000};
+    // Send-time EWMA in seconds per modem id (kept across remove/add, so a
+    // reconnected modem keeps its history).
+    std::map<std::string, double> send_seconds_;
+    std::function<void()> cancel_recheck_;
+    core::Clock::time_point recheck_at_{};
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -30,6 +30,11 @@
 // - Histories (sent(), commands(), calls()) keep the last options.history_limit
 //   entries; sent_count() counts every message ever accepted.
 //
+// Layout: the byte-level input, power, time and the basic commands are in
+// src/sim/sim_state.cpp; the extended commands (AT+NAME...) are a table of
+// {name, handler} (sim_commands.cpp), each handler next to the state it
+// works on: the SIM card, the message storage, calls and USSD.
+//
 // Thread-safety: none. modem_simulator wraps it in a mutex and a thread.
 #pragma once
 
@@ -43,6 +48,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "otppi/modem/at_commands.hpp"
 
 namespace otppi::sim {
 
@@ -153,7 +160,7 @@ public:
     const std::deque<sent_sms>& sent() const noexcept { return sent_; }
     std::size_t sent_count() const noexcept { return sent_total_; }
     const std::deque<std::string>& commands() const noexcept { return commands_; }
-    const std::deque<voice_call>& calls() const noexcept { return calls_; }
+    const std::deque<voice_call>& calls() const noexcept { return voice_.calls; }
     std::size_t stored_count() const noexcept;
     const std::string& imei() const noexcept { return imei_; }
     bool echo() const noexcept { return echo_; }
@@ -184,6 +191,53 @@ private:
         std::function<void(sim_clock::time_point)> run;
     };
 
+    // ---- the device's state, by part (settings of the AT interface stay flat below)
+    // The SIM card: its lock and retry counters live on the card, so a power
+    // cycle keeps a PUK-blocked SIM blocked.
+    struct sim_card {
+        sim_status status = sim_status::ready;
+        bool pin_lock = false;
+        std::string pin;
+        int pin_attempts = 3;
+        int puk_attempts = 10;
+    };
+    // The SIM's message storage ("SM"), slot i at index i - 1.
+    struct sms_storage {
+        std::vector<std::optional<stored_sms>> slots;
+        std::uint16_t next_concat_ref = 1;  // for messages delivered in parts
+    };
+    // Voice calls placed with ATD, and what AT+CTTS said in them.
+    struct call_state {
+        std::deque<voice_call> calls;
+        int stat = 0;  // +CLCC <stat> of the active call: 2 dialling, 3 alerting, 0 active
+    };
+    struct ussd_reply {
+        std::string text;
+        bool ucs2 = false;
+        bool wait_for_reply = false;  // +CUSD: 1, the network waits for an answer
+    };
+    struct ussd_state {
+        std::map<std::string, ussd_reply> replies;  // by code
+        bool session = false;
+        int presentation = 0;  // AT+CUSD=<n>, a setting reset at power-up
+    };
+
+    // ---- extended commands (AT+NAME...): a table of {name, handler}
+    // One command line, parsed once: which of the four forms, and its arguments.
+    struct ext_call {
+        std::string name;  // upper-cased, e.g. "+CMGS"
+        std::string args;  // after '=', case kept (quoted text)
+        std::vector<modem::detail::field> f;
+        sim_clock::time_point now;
+        bool exec = false, read = false, test = false, set = false;
+    };
+    using ext_handler = void (modem_device::*)(const ext_call&);
+    struct ext_command {
+        std::string_view name;
+        ext_handler handler;
+    };
+    static const ext_command* find_command(std::string_view name);
+
     // input
     void feed_byte(char c, sim_clock::time_point now);
     void run_line(std::string line, sim_clock::time_point now);
@@ -204,6 +258,44 @@ private:
     // command handlers
     void execute(const std::string& cmd, sim_clock::time_point now);
     void handle_extended(const std::string& cmd, sim_clock::time_point now);
+    // general and network (sim_commands.cpp)
+    void x_identity(const ext_call& c);  // +CGMI +CGMM +CGMR +CGSN +GCAP and their V.25ter names
+    void x_cmee(const ext_call& c);
+    void x_cops(const ext_call& c);
+    void x_creg(const ext_call& c);
+    void x_csq(const ext_call& c);
+    void x_cfun(const ext_call& c);
+    void x_csclk(const ext_call& c);
+    void x_cbc(const ext_call& c);
+    void x_cclk(const ext_call& c);
+    void x_curc(const ext_call& c);
+    void x_accepted(const ext_call& c);  // settings taken without being modelled
+    // SIM (sim_commands.cpp)
+    void x_cimi(const ext_call& c);
+    void x_iccid(const ext_call& c);
+    void x_crsm(const ext_call& c);
+    void x_cpin(const ext_call& c);
+    void x_clck(const ext_call& c);
+    void x_csca(const ext_call& c);
+    void x_cnum(const ext_call& c);
+    // messaging (sim_messaging.cpp)
+    void x_cmgf(const ext_call& c);
+    void x_cscs(const ext_call& c);
+    void x_cnmi(const ext_call& c);
+    void x_csms(const ext_call& c);
+    void x_cmms(const ext_call& c);
+    void x_cpms(const ext_call& c);
+    void x_csmp(const ext_call& c);
+    void x_csdh(const ext_call& c);
+    void x_cmgs(const ext_call& c);
+    void x_cmgl(const ext_call& c);
+    void x_cmgr(const ext_call& c);
+    void x_cmgd(const ext_call& c);  // +CMGD and SIMCom's +CMGDA
+    // calls, USSD, vendor extras (sim_voice_ussd.cpp)
+    void x_clcc(const ext_call& c);
+    void x_cusd(const ext_call& c);
+    void x_ctts(const ext_call& c);
+    void x_egmr(const ext_call& c);
     void cmd_cpin(const std::string& args);
     void cmd_clck(const std::string& args);
     void cmd_cmgs(const std::string& args);
@@ -258,7 +350,6 @@ private:
     int csclk_ = 0;
     int csmp_fo_ = 17, csmp_vp_ = 167, csmp_dcs_ = 0;
     int csdh_ = 0;
-    int cusd_n_ = 0;
     int cops_format_ = 0;
 
     // input state
@@ -272,24 +363,17 @@ private:
     std::string held_input_;
     std::vector<std::string> held_urcs_;
 
-    // SIM
-    sim_status sim_ = sim_status::ready;
-    bool pin_lock_ = false;
-    std::string pin_;
-    int pin_attempts_ = 3;
-    int puk_attempts_ = 10;
-    std::vector<std::optional<stored_sms>> storage_;
-    std::uint16_t next_concat_ref_ = 1;
+    sim_card card_;
+    sms_storage store_;
+    call_state voice_;
+    ussd_state ussd_;
     std::string smsc_;
 
     // modem
     std::string imei_;
     vendor_kind vendor_ = vendor_kind::simcom;
-    int call_stat_ = 0;  // +CLCC <stat> of the active call: 2 dialling, 3 alerting, 0 active
     int registration_ = 1;
     int next_mr_ = 0;
-    std::map<std::string, std::pair<std::string, std::pair<bool, bool>>> ussd_replies_;
-    bool ussd_session_ = false;
 
     // faults
     fault fault_ = fault::none;
@@ -305,7 +389,6 @@ private:
     std::size_t sent_total_ = 0;
     std::map<std::string, partial_message> partial_;
     std::deque<std::string> commands_;
-    std::deque<voice_call> calls_;
 };
 
 namespace detail {
