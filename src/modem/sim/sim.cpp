@@ -8,6 +8,7 @@
 
 #include "../driver/modem_impl.hpp"
 #include "otppi/core/files.hpp"
+#include "otppi/otp/crypto.hpp"
 #include "otppi/modem/at_commands.hpp"
 
 namespace otppi::modem {
