@@ -11,7 +11,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libboost-dev nlohmann-json3-dev libssl-dev
           libspdlog-dev libcli11-dev libsystemd-dev curl ca-certificates)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(libgtest-dev libgmock-dev openssl)
+  packages+=(libgtest-dev libgmock-dev openssl python3)
   # The admin UI tests (tests/web): headless Chromium driven from Node.js. A nodejs from
   # elsewhere (NodeSource) brings its own npm and conflicts with Debian's package.
   packages+=(chromium nodejs)
