@@ -447,7 +447,8 @@ TEST_F(OtpEngineTest, AnotherUserCannotVerifyCheckOrBurnAnOtpByItsReference) {
     // Check: unknown to bob, and nothing consumed.
     EXPECT_EQ(eng_->status("ref-1", "bob").status, otp_status::expired);
     // Burn: bob's wrong guesses do not touch alice's attempts.
-    auto wrong_as_bob = make_verify("ref-1", wrong(secure_string(code)));
+    const std::string wrong_code = wrong(secure_string(code));  // named: the request only views it
+    auto wrong_as_bob = make_verify("ref-1", wrong_code);
     wrong_as_bob.api_user = "bob";
     for (int i = 0; i < 10; ++i) EXPECT_EQ(eng_->verify(wrong_as_bob).status, otp_status::expired);
     EXPECT_EQ(eng_->status("ref-1", "alice").attempts_left, 5u);
@@ -469,7 +470,8 @@ TEST_F(OtpEngineTest, GlobalReferenceScopeLetsAnyUserVerifyCheckAndBurnAsOtpPiDi
     rebuild(c);
     const std::string code = issue_ok("ref-1");  // alice's
     EXPECT_EQ(eng_->status("ref-1", "bob").status, otp_status::ok);
-    auto wrong_as_bob = make_verify("ref-1", wrong(secure_string(code)));
+    const std::string wrong_code = wrong(secure_string(code));  // named: the request only views it
+    auto wrong_as_bob = make_verify("ref-1", wrong_code);
     wrong_as_bob.api_user = "bob";
     EXPECT_EQ(eng_->verify(wrong_as_bob).status, otp_status::invalid);
     EXPECT_EQ(eng_->status("ref-1", "alice").attempts_left, 4u);
